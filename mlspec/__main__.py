@@ -1,0 +1,3 @@
+from mlspec.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``mlspec`` command: one small module per verb, each mapping arguments onto one operation."""

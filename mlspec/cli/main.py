@@ -1,0 +1,90 @@
+"""Entry point: global flags, verb dispatch, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+from mlspec import __version__
+
+VERBS: dict[str, str] = {
+    "run": "mlspec.cli.run",
+    "plan": "mlspec.cli.plan",
+    "verify": "mlspec.cli.verify",
+    "runs": "mlspec.cli.runs",
+    "plugins": "mlspec.cli.plugins",
+}
+
+USAGE = """usage: mlspec [--debug] [--version] VERB [ARGS...]
+
+verbs:
+  run      conf=NAME [-m] [overrides...]   run a spec through Hydra (multirun with -m)
+  plan     conf=NAME [overrides...] [--json] what would run, what is cached, and why
+  verify   [--repair]                      check every stored object against its digest
+  runs     [ls|show RUN_ID] [--json]       recorded runs, their stages and metrics
+  plugins                                  installed stage plugins and their status
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = False
+    while argv and argv[0] in ("--debug", "--version", "-h", "--help"):
+        flag = argv.pop(0)
+        if flag == "--debug":
+            debug = True
+        elif flag == "--version":
+            print(f"mlspec {__version__}")
+            return
+        else:
+            print(USAGE)
+            return
+    if "--debug" in argv:
+        argv.remove("--debug")
+        debug = True
+    if debug:
+        os.environ["MLSPEC_DEBUG"] = "1"
+    if not argv:
+        print(USAGE, file=sys.stderr)
+        sys.exit(2)
+    verb, rest = argv[0], argv[1:]
+    if verb not in VERBS:
+        from mlspec.errors import did_you_mean
+
+        hint = did_you_mean(verb, VERBS) or "verbs: " + ", ".join(VERBS)
+        print(f"error: unknown verb '{verb}'; {hint}\n\n{USAGE}", file=sys.stderr)
+        sys.exit(2)
+    import importlib
+
+    module = importlib.import_module(VERBS[verb])
+    command: Callable[[list[str]], int | None] = module.command
+    sys.exit(guarded(lambda: command(rest), debug) or 0)
+
+
+def guarded(fn: Callable[[], int | None], debug: bool) -> int | None:
+    """Run a verb; user errors print one screen and exit with their code, no traceback."""
+    from mlspec.errors import MlspecError
+
+    try:
+        return fn()
+    except MlspecError as exc:
+        from mlspec.engine.console import make_console, print_error
+
+        print_error(make_console(stderr=True), exc)
+        if debug:
+            traceback.print_exc()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; completed stages stay cached", file=sys.stderr)
+        return 130
+
+
+def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog=f"mlspec {prog}", description=description)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

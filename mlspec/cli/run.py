@@ -1,0 +1,72 @@
+"""mlspec run conf=NAME [-m] [overrides...] — through Hydra's own run/multirun machinery.
+
+Before handing over to Hydra, the spec is composed, validated, compiled and pre-flighted once
+(for a sweep: once per swept value), so a bad spec exits 2 with a clear message and nothing is
+written — not even Hydra's output directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mlspec.config import hydra_glue
+from mlspec.config.locate import locate_spec, split_conf_arg
+from mlspec.engine.job import ENV_CONFIG_DIR, ENV_PROJECT_ROOT, task
+from mlspec.engine.operations import check_spec
+
+_INTROSPECTION = ("help", "hydra_help", "cfg", "info", "shell_completion")
+MAX_PREFLIGHT_COMPOSES = 64
+
+
+def command(argv: list[str]) -> int | None:
+    project_root = Path.cwd()
+    conf, rest = split_conf_arg(argv)
+    parser = hydra_glue.hydra_args_parser()
+    parser.prog = "mlspec run conf=NAME"
+    args = parser.parse_args(rest)
+    introspecting = any(getattr(args, flag, None) for flag in _INTROSPECTION)
+    if conf is None and introspecting and args.help:
+        parser.print_help()
+        return 0
+    source = locate_spec(conf, project_root)
+    overrides = list(args.overrides)
+    if not introspecting:
+        for concrete in preflight_variants(source, overrides, multirun=bool(args.multirun)):
+            check_spec(source, concrete)
+    os.environ[ENV_PROJECT_ROOT] = str(project_root)
+    os.environ[ENV_CONFIG_DIR] = str(source.config_dir)
+    args.overrides = hydra_glue.with_default_hydra_overrides(overrides)
+    hydra_glue.run_hydra(args, parser, task, source.config_dir, source.config_name)
+    return 0
+
+
+def preflight_variants(source: object, overrides: list[str], multirun: bool) -> list[list[str]]:
+    """Concrete override lists to validate: the first value of every sweep, then each other value
+    of each swept key in turn (bounded), so a bad value anywhere in a sweep fails up front."""
+    from mlspec.config.load import check_override_syntax
+
+    check_override_syntax(source, overrides)  # type: ignore[arg-type]
+    if not multirun:
+        return [overrides]
+    parsed = hydra_glue.parse_overrides(overrides)
+    choices: list[list[str]] = []
+    for ov in parsed:
+        key = ov.get_key_element()
+        if ov.is_hydra_override():
+            choices.append([ov.input_line])
+        elif ov.is_interval_sweep():
+            sweep = ov.value()
+            choices.append([f"{key}={sweep.start}"])
+        elif ov.is_sweep_override():
+            choices.append([f"{key}={v}" for v in ov.sweep_string_iterator()])
+        else:
+            choices.append([ov.input_line])
+    base = [c[0] for c in choices]
+    variants = [base]
+    for i, values in enumerate(choices):
+        for value in values[1:]:
+            if len(variants) >= MAX_PREFLIGHT_COMPOSES:
+                return variants
+            variants.append(base[:i] + [value] + base[i + 1 :])
+    return [[o for o in v if not o.startswith("hydra.") and not o.startswith("hydra/")] for v in variants]

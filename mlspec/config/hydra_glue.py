@@ -1,0 +1,91 @@
+"""The one place that touches Hydra's private API (NeMo's pattern; hydra issues #215, #409, #1964).
+
+Hydra does not support subcommands, so ``mlspec run`` parses its arguments with Hydra's own parser
+and calls ``_run_hydra`` directly; everything else (sweepers, launchers, ``--cfg``, ``--help``,
+callbacks) is Hydra's real machinery. A Hydra upgrade should only ever need changes here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# Hydra-level settings mlspec applies unless the user overrides them on the command line.
+# Output dirs get a unique suffix: Hydra's are timestamped to the second and collide (#1817).
+# Logging is left to mlspec (Hydra would take over the root logger, #1262).
+DEFAULT_HYDRA_OVERRIDES = {
+    "hydra.run.dir": "outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}_${mlspec_uid:}",
+    "hydra.sweep.dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}_${mlspec_uid:}",
+    "hydra/job_logging": "none",
+    "hydra/hydra_logging": "none",
+}
+
+
+def _unique_suffix() -> str:
+    return f"{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def register_resolvers() -> None:
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("mlspec_uid"):
+        # use_cache: every read of hydra.run.dir within one config sees the same value.
+        OmegaConf.register_new_resolver("mlspec_uid", _unique_suffix, use_cache=True)
+
+
+def hydra_args_parser() -> argparse.ArgumentParser:
+    from hydra._internal.utils import get_args_parser
+
+    return get_args_parser()
+
+
+def with_default_hydra_overrides(overrides: list[str]) -> list[str]:
+    given = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
+    extra = [f"{k}={v}" for k, v in DEFAULT_HYDRA_OVERRIDES.items() if k not in given]
+    return extra + overrides
+
+
+def run_hydra(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    task_function: Callable[[Any], Any],
+    config_dir: Path,
+    config_name: str,
+) -> None:
+    from hydra import version
+    from hydra._internal.utils import _run_hydra
+
+    register_resolvers()
+    version.setbase(None)  # current defaults: no chdir into the output dir
+    _run_hydra(
+        args=args,
+        args_parser=parser,
+        task_function=task_function,
+        config_path=str(config_dir),
+        config_name=config_name,
+    )
+
+
+def compose(config_dir: Path, config_name: str, overrides: list[str]) -> Any:
+    """Compose with Hydra's compose API (for `plan` and pre-flight validation); hydra node kept."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base=None):
+            return hydra_compose(config_name, overrides=overrides, return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def parse_overrides(overrides: list[str]) -> list[Any]:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_overrides(overrides=overrides)

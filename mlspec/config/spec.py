@@ -1,0 +1,106 @@
+"""The spec: what a composed Hydra config must look like.
+
+Every model forbids unknown keys, so a typo is an error with a suggestion rather than a setting
+that is silently ignored. Stage-owned sections reuse the stages' own params models.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mlspec.stages.builtin.features import ColumnGroup
+from mlspec.stages.builtin.load import LoadParams
+from mlspec.stages.builtin.validate import ColumnSchema
+
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class InlineSchema(SpecModel):
+    columns: dict[str, ColumnSchema]
+    strict: bool = False
+
+
+class SplitSpec(SpecModel):
+    kind: Literal["random", "stratified", "group", "time"] = "random"
+    valid: float = 0.15
+    test: float = 0.2
+    column: str | None = None
+
+
+class DataSpec(SpecModel):
+    source: LoadParams
+    schema_: str | InlineSchema | None = Field(None, alias="schema")
+    on_invalid: Literal["fail", "warn"] = "fail"
+    split: SplitSpec = SplitSpec()
+    target: str
+
+
+class FeaturesSpec(SpecModel):
+    numeric: ColumnGroup | None = None
+    categorical: ColumnGroup | None = None
+    drop: list[str] = Field(default_factory=list)
+
+
+class EvaluateSpec(SpecModel):
+    metrics: list[str] | None = None
+    # The metric a sweep optimises, computed on the validation split (never on test).
+    objective: str | None = None
+
+
+class CustomStageSpec(SpecModel):
+    """A plugin stage inserted into the data chain (``data`` frame in, ``data`` frame out)."""
+
+    name: str
+    uses: str | None = None  # registered stage name; defaults to ``name``
+    after: str = "validate"  # load | validate | the name of another custom stage
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def stage_name(self) -> str:
+        return self.uses or self.name
+
+
+class Spec(SpecModel):
+    name: str
+    seed: int = 0
+    task: Literal["auto", "classification", "regression"] = "auto"
+    data: DataSpec
+    features: FeaturesSpec = FeaturesSpec()
+    model: dict[str, Any]
+    evaluate: EvaluateSpec = EvaluateSpec()
+    stages: list[CustomStageSpec] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(
+                "must be a slug (letters, digits, '-', '_', '.'), e.g. breast-cancer"
+            )
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model_target(cls, value: dict[str, Any]) -> dict[str, Any]:
+        target = value.get("_target_")
+        if not isinstance(target, str) or "." not in target:
+            raise ValueError(
+                "needs '_target_': the estimator class, e.g. lightgbm.LGBMClassifier"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _unique_stage_names(self) -> Spec:
+        seen: set[str] = set()
+        for stage in self.stages:
+            if stage.name in seen:
+                raise ValueError(f"two custom stages are named '{stage.name}'")
+            seen.add(stage.name)
+        return self

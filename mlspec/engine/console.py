@@ -1,0 +1,75 @@
+"""Rich rendering of progress, summaries and errors. Output only; no decisions here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from mlspec.engine.runner import NodeResult, Reporter
+from mlspec.errors import MlspecError
+from mlspec.plan.model import StageNode
+
+
+def make_console(stderr: bool = False) -> Console:
+    # Plain, wide output when not on a terminal (CI logs, tests): no wrapping of error lines.
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
+    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=not sys.stdout.isatty())
+
+
+class ConsoleReporter(Reporter):
+    def __init__(self, console: Console, prefix: str = ""):
+        self.console = console
+        self.prefix = prefix
+
+    def stage_started(self, node: StageNode) -> None:
+        self.console.print(f"{self.prefix}[cyan]▶[/] {node.name:<12} running ({node.stage_id})")
+
+    def stage_finished(self, result: NodeResult) -> None:
+        if result.status == "hit":
+            extra = " (computed by a parallel job)" if result.waited_for_other_job else ""
+            mark = "[green]✓[/]"
+            label = "[green]hit[/] "
+        else:
+            extra, mark, label = "", "[yellow]✓[/]", "[yellow]miss[/]"
+        self.console.print(
+            f"{self.prefix}{mark} {result.node:<12} {label} {result.duration_s:8.2f}s"
+            f"  {result.key[:12]}{extra}"
+        )
+
+    def stage_log(self, node: str, message: str) -> None:
+        self.console.print(f"{self.prefix}  [dim]{node}: {message}[/]")
+
+
+def summary_table(results: list[NodeResult]) -> Table:
+    table = Table(title="stages", show_lines=False)
+    table.add_column("stage")
+    table.add_column("status")
+    table.add_column("seconds", justify="right")
+    table.add_column("key")
+    for r in results:
+        table.add_row(r.node, r.status, f"{r.duration_s:.2f}", r.key[:12])
+    return table
+
+
+def metrics_table(metrics: dict[str, Any]) -> Table:
+    splits = [s for s in ("valid", "test") if isinstance(metrics.get(s), dict) and metrics[s]]
+    table = Table(title=f"metrics ({metrics.get('task', '?')})")
+    table.add_column("metric")
+    for s in splits:
+        table.add_column(s, justify="right")
+    names = sorted({n for s in splits for n in metrics[s]})
+    for name in names:
+        row = [name]
+        for s in splits:
+            v = metrics[s].get(name)
+            row.append("-" if v is None else f"{v:.4f}")
+        table.add_row(*row)
+    return table
+
+
+def print_error(console: Console, error: MlspecError) -> None:
+    console.print(error.render(), markup=False, highlight=False)

@@ -1,0 +1,162 @@
+"""The operations behind the CLI verbs. Each takes plain arguments and returns a result."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlspec import __version__
+from mlspec.config.load import LoadedSpec, attribute_file, compose_spec
+from mlspec.config.locate import SpecSource
+from mlspec.engine.console import ConsoleReporter, metrics_table, summary_table
+from mlspec.engine.runner import RunOutcome, Runner
+from mlspec.engine.walk import NodeStatus, preflight, walk_plan
+from mlspec.errors import MlspecError, Problem, SpecError
+from mlspec.plan import Plan, compile_plan
+from mlspec.stages.registry import default_registry
+from mlspec.store import Store
+from mlspec.store.store import VerifyReport
+from mlspec.tracking import Tracker
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    outcome: RunOutcome
+    metrics: dict[str, Any] | None
+    objective_name: str | None
+    objective: float | None
+
+
+def new_run_id() -> str:
+    import secrets
+
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def attach_files(error: SpecError, loaded: LoadedSpec | None, source: SpecSource) -> SpecError:
+    """Name the file for problems raised after composition (plan compile, pre-flight)."""
+    choices = loaded.choices if loaded else {}
+    overrides = loaded.overrides if loaded else ()
+    problems = [
+        p if p.file else Problem(p.code, p.message, p.loc, attribute_file(p.loc, source, choices, overrides), p.fix)
+        for p in error.problems
+    ]
+    return SpecError(problems)
+
+
+def compile_checked(loaded: LoadedSpec) -> Plan:
+    try:
+        return compile_plan(loaded.spec, default_registry(), loaded.source.project_root)
+    except SpecError as exc:
+        raise attach_files(exc, loaded, loaded.source) from None
+
+
+def check_spec(source: SpecSource, overrides: list[str]) -> tuple[LoadedSpec, Plan]:
+    """Everything `run` verifies before writing anything: compose, validate, compile, pre-flight."""
+    loaded = compose_spec(source, overrides)
+    plan = compile_checked(loaded)
+    store = Store.for_project(source.project_root)
+    tracker = Tracker(store.db_path)
+    try:
+        statuses = walk_plan(plan, store, tracker)
+        preflight(plan, statuses, source.project_root)
+    except SpecError as exc:
+        raise attach_files(exc, loaded, source) from None
+    return loaded, plan
+
+
+def plan_status(source: SpecSource, overrides: list[str]) -> tuple[Plan, list[NodeStatus]]:
+    loaded = compose_spec(source, overrides)
+    plan = compile_checked(loaded)
+    store = Store.for_project(source.project_root)
+    try:
+        return plan, walk_plan(plan, store, Tracker(store.db_path))
+    except SpecError as exc:
+        raise attach_files(exc, loaded, source) from None
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def execute_run(
+    loaded: LoadedSpec,
+    console: Any,
+    output_dir: str | None = None,
+    sweep_dir: str | None = None,
+    job_num: int | None = None,
+) -> RunResult:
+    source = loaded.source
+    plan = compile_checked(loaded)
+    store = Store.for_project(source.project_root)
+    tracker = Tracker(store.db_path)
+    try:
+        preflight(plan, walk_plan(plan, store, tracker), source.project_root)
+    except SpecError as exc:
+        raise attach_files(exc, loaded, source) from None
+    store.ensure()
+    gitignore = store.root / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("# mlspec's artifact store and run database\n*\n")
+    tracker.ensure_schema()
+    run_id = new_run_id()
+    tracker.start_run(
+        run_id, plan.spec_name, loaded.resolved, list(loaded.overrides),
+        git_commit(source.project_root), output_dir, sweep_dir, job_num, __version__,
+    )  # fmt: skip
+    prefix = f"[dim]#{job_num}[/] " if job_num is not None else ""
+    console.print(f"{prefix}[bold]run[/] {run_id}  spec [bold]{plan.spec_name}[/]  ({len(plan.nodes)} stages)")
+    runner = Runner(
+        plan, store, tracker, run_id, source.project_root, loaded.spec.seed,
+        ConsoleReporter(console, prefix),
+    )  # fmt: skip
+    try:
+        outcome = runner.execute()
+    except MlspecError as exc:
+        tracker.finish_run(run_id, "failed", error=exc.render())
+        raise
+    except BaseException as exc:
+        tracker.finish_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    metrics = None
+    ref = outcome.artifacts.get(("evaluate", "metrics"))
+    if ref is not None:
+        metrics = runner.load_output(ref)
+        tracker.log_metrics(run_id, {k: v for k, v in metrics.items() if isinstance(v, dict) and k in ("valid", "test")})
+    objective_name, objective = _objective(plan, metrics)
+    tracker.finish_run(run_id, "completed", objective_name=objective_name, objective=objective)
+    hits = sum(r.status == "hit" for r in outcome.results)
+    console.print(summary_table(outcome.results))
+    if metrics:
+        console.print(metrics_table(metrics))
+    total = sum(r.duration_s for r in outcome.results)
+    console.print(
+        f"{prefix}[bold green]done[/] {run_id}: {len(outcome.results)} stages,"
+        f" {hits} cached, {len(outcome.results) - hits} ran, {total:.2f}s"
+        + (f"; objective {objective_name} (valid) = {objective:.4f}" if objective is not None else "")
+    )
+    return RunResult(run_id, outcome, metrics, objective_name, objective)
+
+
+def _objective(plan: Plan, metrics: dict[str, Any] | None) -> tuple[str | None, float | None]:
+    if not metrics:
+        return None, None
+    task = metrics.get("task", "classification")
+    name = plan.objective or ("roc_auc" if task == "classification" else "rmse")
+    split = metrics.get("valid") or metrics.get("test") or {}
+    value = split.get(name)
+    return name, (float(value) if value is not None else None)
+
+
+def verify_store(project_root: Path, repair: bool = False) -> VerifyReport:
+    return Store.for_project(project_root).verify(repair=repair)

@@ -1,0 +1,206 @@
+"""Execute a plan: the only place stage inputs are loaded and outputs saved.
+
+For each node, in order: compute the full cache key from its static preimage and the digests of
+its inputs; a deterministic node whose key has an action record is a hit and loads nothing;
+otherwise take the key's lock (so parallel sweep jobs compute it once), look again, and run.
+Objects are durable before the action record is written, so a crash at any instant leaves the
+store consistent and the next run resumes from the completed stages.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlspec.engine.walk import external_digests, node_preimage
+from mlspec.errors import MlspecError, Problem, StageFailed
+from mlspec.plan.keys import cache_key
+from mlspec.plan.model import Plan, StageNode
+from mlspec.stages.api import StageContext
+from mlspec.store import ActionRecord, ArtifactRef, Store
+from mlspec.tracking import StageExecution, Tracker
+
+
+@dataclass
+class NodeResult:
+    node: str
+    status: str  # hit | miss
+    key: str
+    duration_s: float
+    outputs: dict[str, ArtifactRef]
+    waited_for_other_job: bool = False
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    results: list[NodeResult] = field(default_factory=list)
+    artifacts: dict[tuple[str, str], ArtifactRef] = field(default_factory=dict)
+
+
+class Reporter:
+    """Progress callbacks; the console implementation lives in engine.console."""
+
+    def stage_started(self, node: StageNode) -> None: ...
+    def stage_finished(self, result: NodeResult) -> None: ...
+    def stage_log(self, node: str, message: str) -> None: ...
+
+
+class Runner:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        tracker: Tracker,
+        run_id: str,
+        project_root: Path,
+        seed: int,
+        reporter: Reporter | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        self.plan = plan
+        self.store = store
+        self.tracker = tracker
+        self.run_id = run_id
+        self.project_root = project_root
+        self.seed = seed
+        self.reporter = reporter or Reporter()
+        self.clock = clock
+        self._cache: dict[str, Any] = {}  # digest -> decoded object, within this run
+
+    def execute(self) -> RunOutcome:
+        outcome = RunOutcome(self.run_id)
+        for node in self.plan.nodes:
+            result = self._execute_node(node, outcome.artifacts)
+            outcome.results.append(result)
+            for name, ref in result.outputs.items():
+                outcome.artifacts[(node.name, name)] = ref
+        return outcome
+
+    def _execute_node(
+        self, node: StageNode, artifacts: dict[tuple[str, str], ArtifactRef]
+    ) -> NodeResult:
+        preimage = node_preimage(node, artifacts, external_digests(node, self.store))
+        assert preimage is not None, "plan order guarantees inputs are known"
+        key = cache_key(preimage)
+        started = time.time()
+        t0 = self.clock()
+        if node.stage_cls.deterministic:
+            record = self.store.get_action(key)
+            if record is not None:
+                return self._finish(node, key, "hit", t0, started, record.outputs, preimage)
+        self.reporter.stage_started(node)
+        with self.store.lock(key):
+            waited = False
+            if node.stage_cls.deterministic:
+                record = self.store.get_action(key)
+                if record is not None:  # another job computed it while we waited for the lock
+                    return self._finish(
+                        node, key, "hit", t0, started, record.outputs, preimage, waited=True
+                    )
+            outputs = self._compute(node, key, artifacts, t0)
+            self.store.put_action(
+                ActionRecord(
+                    key=key,
+                    stage=node.stage_id,
+                    node=node.name,
+                    outputs=outputs,
+                    preimage=preimage,
+                    run_id=self.run_id,
+                    started_at=started,
+                    duration_s=self.clock() - t0,
+                )
+            )
+        return self._finish(node, key, "miss", t0, started, outputs, preimage, waited)
+
+    def _compute(
+        self,
+        node: StageNode,
+        key: str,
+        artifacts: dict[tuple[str, str], ArtifactRef],
+        t0: float,
+    ) -> dict[str, ArtifactRef]:
+        inputs = {name: self._load(artifacts[(ref.node, ref.output)]) for name, ref in node.inputs.items()}
+        ctx = StageContext(
+            node=node.name,
+            run_id=self.run_id,
+            project_root=self.project_root,
+            seed=self.seed,
+            log=lambda msg: self.reporter.stage_log(node.name, msg),
+        )
+        try:
+            produced = node.stage_cls().run(node.params, inputs, ctx)
+        except MlspecError:
+            self._record_failure(node, key, t0)
+            raise
+        except Exception as exc:
+            self._record_failure(node, key, t0)
+            raise StageFailed(
+                Problem(
+                    code="stage_exception",
+                    message=f"stage '{node.name}' ({node.stage_id}) raised"
+                    f" {type(exc).__name__}: {exc}",
+                    loc=node.spec_loc,
+                    fix="rerun with --debug for the traceback; completed stages stay cached",
+                )
+            ) from exc
+        expected = dict(node.stage_cls.outputs)
+        if not isinstance(produced, dict) or set(produced) != set(expected):
+            got = sorted(produced) if isinstance(produced, dict) else type(produced).__name__
+            raise StageFailed(
+                Problem(
+                    "bad_outputs",
+                    f"stage '{node.name}' returned {got}, declared {sorted(expected)}",
+                    node.spec_loc,
+                )
+            )
+        saved: dict[str, ArtifactRef] = {}
+        for name, codec in expected.items():
+            ref = self.store.save(produced[name], codec)
+            self._cache[ref.digest] = produced[name]
+            saved[name] = ref
+        return saved
+
+    def _load(self, ref: ArtifactRef) -> Any:
+        if ref.digest not in self._cache:
+            self._cache[ref.digest] = self.store.load(ref)
+        return self._cache[ref.digest]
+
+    def _record_failure(self, node: StageNode, key: str, t0: float) -> None:
+        self.tracker.record_stage(
+            StageExecution(
+                self.run_id, node.name, node.stage_id, key, "failed", time.time(),
+                self.clock() - t0, {}, {"error": traceback.format_exc(limit=3)},
+            ),
+            self.plan.spec_name,
+        )  # fmt: skip
+
+    def _finish(
+        self,
+        node: StageNode,
+        key: str,
+        status: str,
+        t0: float,
+        started: float,
+        outputs: dict[str, ArtifactRef],
+        preimage: dict[str, Any],
+        waited: bool = False,
+    ) -> NodeResult:
+        result = NodeResult(node.name, status, key, self.clock() - t0, outputs, waited)
+        self.tracker.record_stage(
+            StageExecution(
+                self.run_id, node.name, node.stage_id, key, status, started, result.duration_s,
+                {k: {"digest": v.digest, "codec": v.codec, "size": v.size} for k, v in outputs.items()},
+                preimage,
+            ),
+            self.plan.spec_name,
+        )  # fmt: skip
+        self.reporter.stage_finished(result)
+        return result
+
+    def load_output(self, ref: ArtifactRef) -> Any:
+        return self._load(ref)

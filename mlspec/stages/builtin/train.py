@@ -1,0 +1,228 @@
+"""train: fit any scikit-learn-API estimator named by ``_target_`` on the transformed train set.
+
+The training stage is the only place where the estimator class is resolved, so ``check`` does it
+without fitting anything: a typo in ``_target_`` or a parameter fails before any stage runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import field_validator
+
+from mlspec.errors import DataError, Problem, SpecError, did_you_mean
+from mlspec.stages.api import Stage, StageContext, StageParams
+
+
+class TrainParams(StageParams):
+    """Built from ``model``, ``data.target``, ``seed`` and ``task``."""
+
+    model: dict[str, Any]  # ``_target_`` plus the estimator's keyword arguments
+    target: str
+    seed: int = 0
+    task: Literal["auto", "classification", "regression"] = "auto"
+
+    @field_validator("model")
+    @classmethod
+    def _has_target(cls, value: dict[str, Any]) -> dict[str, Any]:
+        target = value.get("_target_")
+        if not isinstance(target, str) or "." not in target:
+            raise ValueError("needs '_target_': the estimator class, e.g. lightgbm.LGBMClassifier")
+        return value
+
+
+class TrainStage(Stage):
+    name = "train"
+    version = "1"
+    Params = TrainParams
+    inputs = ("transformer", "train", "valid")
+    outputs = {"model": "estimator"}
+    libraries = ("scikit-learn", "numpy", "pandas")
+
+    @classmethod
+    def libraries_for(cls, params: TrainParams) -> tuple[str, ...]:  # type: ignore[override]
+        """The stage's libraries plus the estimator's own distribution (e.g. lightgbm)."""
+        top = str(params.model["_target_"]).split(".", 1)[0]
+        dists = _distributions().get(top, ())
+        return tuple(dict.fromkeys((*cls.libraries, *dists)))
+
+    @classmethod
+    def check(cls, params: TrainParams, project_root: Path) -> list[Problem]:  # type: ignore[override]
+        found = _resolve(str(params.model["_target_"]))
+        if isinstance(found, Problem):
+            return [found]
+        known = _param_names(found)
+        problems = []
+        for key in params.model:
+            if key == "_target_" or key in known:
+                continue
+            hint = did_you_mean(key, known)
+            problems.append(
+                Problem(
+                    code="unknown_param",
+                    message=f"{found.__name__} has no parameter '{key}'",
+                    loc=("model", key),
+                    fix=(hint + " " if hint else "")
+                    + f"{found.__name__} takes: {', '.join(sorted(known))}",
+                )
+            )
+        return problems
+
+    def run(  # type: ignore[override]
+        self, params: TrainParams, inputs: Mapping[str, Any], ctx: StageContext
+    ) -> dict[str, Any]:
+        from sklearn.base import is_classifier, is_regressor
+        from sklearn.pipeline import Pipeline
+
+        found = _resolve(str(params.model["_target_"]))
+        if isinstance(found, Problem):
+            raise SpecError(found)
+        kwargs = {k: v for k, v in params.model.items() if k != "_target_"}
+        est = found(**kwargs)
+        defaults: dict[str, Any] = {}
+        known = est.get_params()
+        if "random_state" in known and "random_state" not in kwargs:
+            defaults["random_state"] = params.seed  # reproducible unless the user says otherwise
+        if found.__module__.split(".")[0] == "lightgbm" and not {"verbose", "verbosity"} & set(
+            kwargs
+        ):
+            defaults["verbose"] = -1  # lightgbm logs every warning to stdout by default
+        if defaults:
+            est.set_params(**defaults)
+
+        task = params.task
+        if task == "auto":
+            task = "classification" if is_classifier(est) else "regression"
+        elif (task == "classification" and is_regressor(est)) or (
+            task == "regression" and is_classifier(est)
+        ):
+            raise SpecError(
+                Problem(
+                    code="task_mismatch",
+                    message=f"task is '{task}' but {found.__name__} is not made for it",
+                    loc=("task",),
+                    fix="set task: auto, or choose an estimator for the task",
+                )
+            )
+
+        train = inputs["train"]
+        if params.target not in train.columns:
+            raise DataError(
+                Problem(
+                    code="missing_column",
+                    message=f"target column '{params.target}' is not in the training split",
+                    loc=("data", "target"),
+                    fix="columns present: " + ", ".join(map(str, train.columns)),
+                )
+            )
+        y = train[params.target]
+        missing = int(y.isna().sum())
+        if missing:
+            raise DataError(
+                Problem(
+                    code="missing_values",
+                    message=f"target '{params.target}' has {missing} missing values in train",
+                    loc=(params.target,),
+                    fix="drop those rows (or declare the target non-nullable in data.schema)",
+                )
+            )
+        transformer = inputs["transformer"]
+        X = transformer.transform(train.drop(columns=[params.target]))
+        ctx.log(f"fitting {found.__name__} ({task}) on {X.shape[0]} rows x {X.shape[1]} features")
+        est.fit(X, y.to_numpy())
+        # Both parts are fitted: assembling them does not refit the transformer.
+        return {"model": Pipeline([("features", transformer), ("model", est)])}
+
+
+@functools.lru_cache(maxsize=1)
+def _distributions() -> Mapping[str, list[str]]:
+    import importlib.metadata
+
+    # Scans every installed distribution's file list: slow enough to do once per process.
+    return importlib.metadata.packages_distributions()
+
+
+def _resolve(target: str) -> type | Problem:
+    """The estimator class named by ``target``, or the Problem explaining why there is none."""
+    loc = ("model", "_target_")
+    module_path, _, name = target.rpartition(".")
+    try:
+        module = importlib.import_module(module_path)
+    except ModuleNotFoundError as exc:
+        return Problem(
+            code="unknown_target",
+            message=f"cannot import module '{module_path}' ({exc})",
+            loc=loc,
+            fix=_module_hint(module_path),
+        )
+    except ImportError as exc:  # installed but broken (e.g. a missing shared library)
+        return Problem(
+            code="unknown_target",
+            message=f"importing '{module_path}' failed: {exc}",
+            loc=loc,
+            fix="repair the installation of the package",
+        )
+    cls = getattr(module, name, None)
+    if cls is None:
+        public = [n for n in dir(module) if not n.startswith("_")]
+        hint = did_you_mean(name, public)
+        return Problem(
+            code="unknown_target",
+            message=f"module '{module_path}' has no class '{name}'",
+            loc=loc,
+            fix=hint or f"check the class name; '{module_path}' defines no close match",
+        )
+    if not (
+        isinstance(cls, type)
+        and callable(getattr(cls, "fit", None))
+        and callable(getattr(cls, "predict", None))
+    ):
+        return Problem(
+            code="not_an_estimator",
+            message=f"'{target}' is not an estimator class (a class with fit and predict)",
+            loc=loc,
+            fix="name a scikit-learn-API estimator, e.g. sklearn.linear_model.LogisticRegression",
+        )
+    return cls
+
+
+def _module_hint(module_path: str) -> str:
+    """A did-you-mean among sibling modules: top-level distributions or the parent's modules."""
+    import pkgutil
+
+    parent = module_path.rpartition(".")[0]
+    if not parent:
+        candidates: list[str] = list(_distributions())
+    else:
+        try:
+            pkg = importlib.import_module(parent)
+        except ImportError:  # the typo is further up the path
+            return _module_hint(parent)
+        if not hasattr(pkg, "__path__"):  # a plain module has no submodules
+            return f"'{parent}' is a module, not a package: check the path"
+        candidates = [f"{parent}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)]
+    hint = did_you_mean(module_path, candidates)
+    return hint or f"check the module path or install the package providing '{module_path}'"
+
+
+# Keyword arguments a library accepts through ``**kwargs`` though get_params() omits them.
+_EXTRA_PARAMS = {"lightgbm": frozenset({"verbose", "verbosity"})}
+
+
+def _param_names(cls: type) -> set[str]:
+    try:
+        names = set(cls().get_params(deep=False))
+    except Exception:  # needs constructor arguments: read the signature instead
+        import inspect
+
+        sig = inspect.signature(cls.__init__)
+        names = {
+            n
+            for n, p in sig.parameters.items()
+            if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+    return names | _EXTRA_PARAMS.get(cls.__module__.split(".")[0], frozenset())

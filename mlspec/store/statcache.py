@@ -1,0 +1,53 @@
+"""Content digests of external files, with a stat cache so unchanged large files are not re-read.
+
+The cache maps a path to (inode, size, mtime_ns) -> digest. Touching a file changes its mtime, so
+it is re-hashed; the *digest* stays the same, so nothing downstream reruns (the cache key only
+ever sees content digests).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from mlspec.hashing import digest_file
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stat_cache (
+    path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, mtime_ns INTEGER, digest TEXT
+)
+"""
+
+
+class StatCache:
+    def __init__(self, db_path: Path | None):
+        # db_path None: no persistent cache (e.g. `mlspec plan` before the store exists).
+        self.db_path = db_path
+
+    def _connect(self) -> sqlite3.Connection:
+        assert self.db_path is not None
+        conn = sqlite3.connect(self.db_path, timeout=60)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(_SCHEMA)
+        return conn
+
+    def digest(self, path: Path) -> str:
+        st = os.stat(path)
+        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        key = str(path.resolve())
+        use_db = self.db_path is not None and self.db_path.exists()
+        if use_db:
+            with self._connect() as conn:
+                row = conn.execute(
+                    "SELECT inode, size, mtime_ns, digest FROM stat_cache WHERE path = ?", (key,)
+                ).fetchone()
+            if row is not None and tuple(row[:3]) == sig:
+                return str(row[3])
+        digest = digest_file(path)
+        if use_db:
+            with self._connect() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO stat_cache VALUES (?, ?, ?, ?, ?)", (key, *sig, digest)
+                )
+        return digest
