@@ -127,4 +127,3 @@ __all__ = [
     "did_you_mean",
     "format_loc",
 ]
-

@@ -17,6 +17,11 @@ def command(argv: list[str]) -> int | None:
     for name in registry.names():
         for entry in registry.entries(name):
             problem = status[name]
-            table.add_row(name, entry.distribution, entry.value, "[green]ok[/]" if problem is None else f"[red]{problem}[/]")
+            table.add_row(
+                name,
+                entry.distribution,
+                entry.value,
+                "[green]ok[/]" if problem is None else f"[red]{problem}[/]",
+            )
     make_console().print(table)
     return 1 if any(status.values()) else 0

@@ -38,7 +38,9 @@ def command(argv: list[str]) -> int | None:
             s = _run_summary(tracker, r)
             obj = f"{r.objective_name}={r.objective:.4f}" if r.objective is not None else ""
             started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at))
-            table.add_row(r.run_id, r.spec_name, r.status, started, f"{s['ran']}/{s['cached']}", obj)
+            table.add_row(
+                r.run_id, r.spec_name, r.status, started, f"{s['ran']}/{s['cached']}", obj
+            )
         console.print(table)
         return 0
     if not args.run_id:
@@ -52,23 +54,30 @@ def command(argv: list[str]) -> int | None:
     metrics = tracker.metrics(run.run_id)
     if args.json:
         payload = asdict(run) | {
-            "stages": [
-                {k: v for k, v in asdict(s).items() if k != "preimage"} for s in stages
-            ],
+            "stages": [{k: v for k, v in asdict(s).items() if k != "preimage"} for s in stages],
             "metrics": metrics,
         }
         print(json.dumps(payload, indent=2, default=str))
         return 0
     console.print(f"[bold]run[/] {run.run_id}  spec {run.spec_name}  status {run.status}")
-    console.print(f"overrides: {' '.join(run.overrides) or '(none)'}   git: {run.git_commit or '-'}")
+    console.print(
+        f"overrides: {' '.join(run.overrides) or '(none)'}   git: {run.git_commit or '-'}"
+    )
     table = Table(title="stages")
     for col in ("stage", "status", "seconds", "key"):
         table.add_column(col)
-    for s in stages:
-        table.add_row(s.node, s.status, f"{s.duration_s:.2f}", s.key[:12])
+    for execution in stages:
+        table.add_row(
+            execution.node,
+            execution.status,
+            f"{execution.duration_s:.2f}",
+            execution.key[:12],
+        )
     console.print(table)
     for split, values in metrics.items():
-        console.print(f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items() if v is not None))
+        console.print(
+            f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items() if v is not None)
+        )
     return 0
 
 

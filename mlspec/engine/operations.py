@@ -12,7 +12,7 @@ from mlspec import __version__
 from mlspec.config.load import LoadedSpec, attribute_file, compose_spec
 from mlspec.config.locate import SpecSource
 from mlspec.engine.console import ConsoleReporter, metrics_table, summary_table
-from mlspec.engine.runner import RunOutcome, Runner
+from mlspec.engine.runner import Runner, RunOutcome
 from mlspec.engine.walk import NodeStatus, preflight, walk_plan
 from mlspec.errors import MlspecError, Problem, SpecError
 from mlspec.plan import Plan, compile_plan
@@ -42,7 +42,11 @@ def attach_files(error: SpecError, loaded: LoadedSpec | None, source: SpecSource
     choices = loaded.choices if loaded else {}
     overrides = loaded.overrides if loaded else ()
     problems = [
-        p if p.file else Problem(p.code, p.message, p.loc, attribute_file(p.loc, source, choices, overrides), p.fix)
+        p
+        if p.file
+        else Problem(
+            p.code, p.message, p.loc, attribute_file(p.loc, source, choices, overrides), p.fix
+        )
         for p in error.problems
     ]
     return SpecError(problems)
@@ -115,7 +119,9 @@ def execute_run(
         git_commit(source.project_root), output_dir, sweep_dir, job_num, __version__,
     )  # fmt: skip
     prefix = f"[dim]#{job_num}[/] " if job_num is not None else ""
-    console.print(f"{prefix}[bold]run[/] {run_id}  spec [bold]{plan.spec_name}[/]  ({len(plan.nodes)} stages)")
+    console.print(
+        f"{prefix}[bold]run[/] {run_id}  spec [bold]{plan.spec_name}[/]  ({len(plan.nodes)} stages)"
+    )
     runner = Runner(
         plan, store, tracker, run_id, source.project_root, loaded.spec.seed,
         ConsoleReporter(console, prefix),
@@ -132,7 +138,10 @@ def execute_run(
     ref = outcome.artifacts.get(("evaluate", "metrics"))
     if ref is not None:
         metrics = runner.load_output(ref)
-        tracker.log_metrics(run_id, {k: v for k, v in metrics.items() if isinstance(v, dict) and k in ("valid", "test")})
+        tracker.log_metrics(
+            run_id,
+            {k: v for k, v in metrics.items() if isinstance(v, dict) and k in ("valid", "test")},
+        )
     objective_name, objective = _objective(plan, metrics)
     tracker.finish_run(run_id, "completed", objective_name=objective_name, objective=objective)
     hits = sum(r.status == "hit" for r in outcome.results)
@@ -143,7 +152,11 @@ def execute_run(
     console.print(
         f"{prefix}[bold green]done[/] {run_id}: {len(outcome.results)} stages,"
         f" {hits} cached, {len(outcome.results) - hits} ran, {total:.2f}s"
-        + (f"; objective {objective_name} (valid) = {objective:.4f}" if objective is not None else "")
+        + (
+            f"; objective {objective_name} (valid) = {objective:.4f}"
+            if objective is not None
+            else ""
+        )
     )
     return RunResult(run_id, outcome, metrics, objective_name, objective)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,9 @@ class Runner:
         artifacts: dict[tuple[str, str], ArtifactRef],
         t0: float,
     ) -> dict[str, ArtifactRef]:
-        inputs = {name: self._load(artifacts[(ref.node, ref.output)]) for name, ref in node.inputs.items()}
+        inputs = {
+            name: self._load(artifacts[(ref.node, ref.output)]) for name, ref in node.inputs.items()
+        }
         ctx = StageContext(
             node=node.name,
             run_id=self.run_id,
@@ -194,7 +196,7 @@ class Runner:
         self.tracker.record_stage(
             StageExecution(
                 self.run_id, node.name, node.stage_id, key, status, started, result.duration_s,
-                {k: {"digest": v.digest, "codec": v.codec, "size": v.size} for k, v in outputs.items()},
+                {k: asdict(v) for k, v in outputs.items()},
                 preimage,
             ),
             self.plan.spec_name,

@@ -41,7 +41,8 @@ def external_digests(node: StageNode, store: Store, source_display: Any = None) 
                     code="missing_file",
                     message=f"file '{path}' does not exist",
                     loc=loc,
-                    fix="check the path (relative paths start at the project root) or create the file",
+                    fix="check the path (relative paths start at the project root)"
+                    " or create the file",
                 )
             ) from None
         except IsADirectoryError:
@@ -75,7 +76,8 @@ def walk_plan(plan: Plan, store: Store, tracker: Tracker) -> list[NodeStatus]:
             statuses.append(
                 NodeStatus(
                     node.name, "miss", None,
-                    f"upstream {', '.join(blockers)} will run (may still hit if its output is unchanged)",
+                    f"upstream {', '.join(blockers)} will run"
+                    " (may still hit if its output is unchanged)",
                     None,
                 )
             )  # fmt: skip

@@ -37,7 +37,11 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
         "validate", "validate",
         {**schema, "on_invalid": data.on_invalid, "target": data.target},
         {"data": InputRef("load", "data")}, ("data", "schema"),
-        locs={"schema_file": ("data", "schema"), "on_invalid": ("data", "on_invalid"), "target": target},
+        locs={
+            "schema_file": ("data", "schema"),
+            "on_invalid": ("data", "on_invalid"),
+            "target": target,
+        },
     )  # fmt: skip
     tail = _insert_custom_stages(builder, spec)
     builder.add(
@@ -75,7 +79,8 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
         ("evaluate",), locs={"target": target, "task": task},
     )  # fmt: skip
     builder.raise_problems()
-    objective = spec.evaluate.objective or (spec.evaluate.metrics or [None])[0]
+    metrics = spec.evaluate.metrics or []
+    objective = spec.evaluate.objective or (metrics[0] if metrics else None)
     return Plan(spec_name=spec.name, nodes=tuple(builder.nodes), objective=objective)
 
 

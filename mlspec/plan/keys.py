@@ -31,7 +31,11 @@ def environment_fingerprint(libraries: tuple[str, ...]) -> dict[str, Any]:
 def full_preimage(
     static: dict[str, Any], inputs: dict[str, str], external: dict[str, str]
 ) -> dict[str, Any]:
-    return {**static, "inputs": dict(sorted(inputs.items())), "external": dict(sorted(external.items()))}
+    return {
+        **static,
+        "inputs": dict(sorted(inputs.items())),
+        "external": dict(sorted(external.items())),
+    }
 
 
 def cache_key(preimage: dict[str, Any]) -> str:

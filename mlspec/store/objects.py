@@ -79,7 +79,8 @@ class ObjectStore:
             raise StoreError(
                 Problem(
                     code="corrupt_object",
-                    message=f"object {digest} does not match its digest (content hashes to {actual})",
+                    message=f"object {digest} does not match its digest"
+                    f" (content hashes to {actual})",
                     file=str(path),
                     fix="run `mlspec verify --repair` to remove corrupt objects, then rerun",
                 )

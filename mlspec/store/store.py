@@ -48,7 +48,13 @@ class Store:
         return self.root.is_dir()
 
     def ensure(self) -> None:
-        for sub in (self.root, self.objects.objects, self.actions_dir, self.locks_dir, self.objects.tmp):
+        for sub in (
+            self.root,
+            self.objects.objects,
+            self.actions_dir,
+            self.locks_dir,
+            self.objects.tmp,
+        ):
             sub.mkdir(parents=True, exist_ok=True)
 
     # -- artifacts ---------------------------------------------------------------------------
@@ -145,4 +151,3 @@ class Store:
             except FileNotFoundError:
                 continue
         return removed
-

@@ -143,8 +143,8 @@ class Tracker:
     ) -> None:
         with self._conn() as conn:
             conn.execute(
-                "INSERT INTO runs (run_id, spec_name, status, started_at, spec_json, overrides_json,"
-                " git_commit, output_dir, sweep_dir, job_num, mlspec_version)"
+                "INSERT INTO runs (run_id, spec_name, status, started_at, spec_json,"
+                " overrides_json, git_commit, output_dir, sweep_dir, job_num, mlspec_version)"
                 " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id, spec_name, time.time(), json.dumps(spec, sort_keys=True, default=str),
@@ -152,9 +152,7 @@ class Tracker:
                     mlspec_version,
                 ),
             )  # fmt: skip
-            rows = [
-                (run_id, k, json.dumps(v, default=str)) for k, v in flatten(dict(spec)).items()
-            ]
+            rows = [(run_id, k, json.dumps(v, default=str)) for k, v in flatten(dict(spec)).items()]
             conn.executemany("INSERT OR REPLACE INTO params VALUES (?, ?, ?)", rows)
 
     def record_stage(self, execution: StageExecution, spec_name: str) -> None:
