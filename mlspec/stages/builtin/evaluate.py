@@ -131,8 +131,9 @@ def _classification(model: Any, X: Any, y: Any, names: list[str]) -> dict[str, f
     from sklearn import metrics as skm
     from sklearn.preprocessing import label_binarize
 
-    classes = np.asarray(model.classes_)
     pred = model.predict(X)
+    classes = getattr(model, "classes_", None)  # absent on some third-party classifiers
+    classes = np.unique(np.concatenate([y, pred])) if classes is None else np.asarray(classes)
     binary = len(classes) == 2
     positive = classes.max()  # binary: the larger label is the positive class
     avg: dict[str, Any] = (

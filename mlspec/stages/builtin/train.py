@@ -75,40 +75,11 @@ class TrainStage(Stage):
     def run(  # type: ignore[override]
         self, params: TrainParams, inputs: Mapping[str, Any], ctx: StageContext
     ) -> dict[str, Any]:
-        from sklearn.base import is_classifier, is_regressor
+        """Fit on the train split. ``valid`` is an input (for early stopping) but unused today."""
         from sklearn.pipeline import Pipeline
 
-        found = _resolve(str(params.model["_target_"]))
-        if isinstance(found, Problem):
-            raise SpecError(found)
-        kwargs = {k: v for k, v in params.model.items() if k != "_target_"}
-        est = found(**kwargs)
-        defaults: dict[str, Any] = {}
-        known = est.get_params()
-        if "random_state" in known and "random_state" not in kwargs:
-            defaults["random_state"] = params.seed  # reproducible unless the user says otherwise
-        if found.__module__.split(".")[0] == "lightgbm" and not {"verbose", "verbosity"} & set(
-            kwargs
-        ):
-            defaults["verbose"] = -1  # lightgbm logs every warning to stdout by default
-        if defaults:
-            est.set_params(**defaults)
-
-        task = params.task
-        if task == "auto":
-            task = "classification" if is_classifier(est) else "regression"
-        elif (task == "classification" and is_regressor(est)) or (
-            task == "regression" and is_classifier(est)
-        ):
-            raise SpecError(
-                Problem(
-                    code="task_mismatch",
-                    message=f"task is '{task}' but {found.__name__} is not made for it",
-                    loc=("task",),
-                    fix="set task: auto, or choose an estimator for the task",
-                )
-            )
-
+        est = _estimator(params)
+        task = _task(params, est)
         train = inputs["train"]
         if params.target not in train.columns:
             raise DataError(
@@ -132,10 +103,51 @@ class TrainStage(Stage):
             )
         transformer = inputs["transformer"]
         X = transformer.transform(train.drop(columns=[params.target]))
-        ctx.log(f"fitting {found.__name__} ({task}) on {X.shape[0]} rows x {X.shape[1]} features")
+        name = type(est).__name__
+        ctx.log(f"fitting {name} ({task}) on {X.shape[0]} rows x {X.shape[1]} features")
         est.fit(X, y.to_numpy())
         # Both parts are fitted: assembling them does not refit the transformer.
         return {"model": Pipeline([("features", transformer), ("model", est)])}
+
+
+def _estimator(params: TrainParams) -> Any:
+    """The unfitted estimator: the user's kwargs plus our defaults where the user set nothing."""
+    found = _resolve(str(params.model["_target_"]))
+    if isinstance(found, Problem):
+        raise SpecError(found)
+    kwargs = {k: v for k, v in params.model.items() if k != "_target_"}
+    try:
+        est = found(**kwargs)
+    except TypeError as exc:  # check() normally catches this before anything runs
+        raise SpecError(
+            Problem(code="unknown_param", message=f"{found.__name__}: {exc}", loc=("model",))
+        ) from exc
+    defaults: dict[str, Any] = {}
+    if "random_state" in est.get_params() and "random_state" not in kwargs:
+        defaults["random_state"] = params.seed  # reproducible unless the user says otherwise
+    quiet_set = {"verbose", "verbosity"} & set(kwargs)
+    if found.__module__.split(".")[0] == "lightgbm" and not quiet_set:
+        defaults["verbose"] = -1  # lightgbm prints every warning to stdout by default
+    return est.set_params(**defaults) if defaults else est
+
+
+def _task(params: TrainParams, est: Any) -> str:
+    from sklearn.base import is_classifier, is_regressor
+
+    if params.task == "auto":
+        return "classification" if is_classifier(est) else "regression"
+    if (params.task == "classification" and is_regressor(est)) or (
+        params.task == "regression" and is_classifier(est)
+    ):
+        raise SpecError(
+            Problem(
+                code="task_mismatch",
+                message=f"task is '{params.task}' but {type(est).__name__} is not made for it",
+                loc=("task",),
+                fix="set task: auto, or choose an estimator for the task",
+            )
+        )
+    return params.task
 
 
 @functools.lru_cache(maxsize=1)
@@ -219,7 +231,7 @@ def _param_names(cls: type) -> set[str]:
     except Exception:  # needs constructor arguments: read the signature instead
         import inspect
 
-        sig = inspect.signature(cls.__init__)
+        sig = inspect.signature(cls)
         names = {
             n
             for n, p in sig.parameters.items()

@@ -107,11 +107,12 @@ class ValidateStage(Stage):
 
 
 def _pandera() -> Any:
+    import importlib
+
     try:
-        import pandera.pandas as pa  # pandera >= 0.24: the pandas API lives here
+        return importlib.import_module("pandera.pandas")  # pandera >= 0.24: the pandas API
     except ImportError:  # pragma: no cover - older pandera
-        import pandera as pa
-    return pa
+        return importlib.import_module("pandera")
 
 
 def _build_schema(params: ValidateParams, project_root: Path, pa: Any) -> Any:
@@ -201,7 +202,7 @@ def _failures(cases: Any) -> list[dict[str, Any]]:
         cases["column"], cases["check"], cases["failure_case"], strict=True
     ):
         check = str(check)
-        if check in _COLUMN_LEVEL or column is None:
+        if check in _COLUMN_LEVEL or _jsonable(column) is None:
             column, value = (value, None) if check in _COLUMN_LEVEL else ("<frame>", value)
         entry = groups.setdefault(
             (str(column), check), {"column": str(column), "check": check, "count": 0, "samples": []}
