@@ -87,7 +87,18 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
 def _insert_custom_stages(builder: _Builder, spec: Spec) -> str:
     """Insert plugin stages into the data chain; return the name of the chain's last node."""
     chain = ["load", "validate"]
-    pending = list(enumerate(spec.stages))
+    reserved = {"load", "validate", "split", "features", "train", "evaluate"}
+    for i, custom in enumerate(spec.stages):
+        if custom.name in reserved:
+            builder.problems.append(
+                Problem(
+                    "duplicate_node",
+                    f"'{custom.name}' is the name of a built-in stage of the plan",
+                    ("stages", i, "name"),
+                    fix=f"give the node another name and set 'uses: {custom.stage_name}'",
+                )
+            )
+    pending = [(i, c) for i, c in enumerate(spec.stages) if c.name not in reserved]
     placed: list[tuple[int, Any]] = []
     while pending:
         progressed = False

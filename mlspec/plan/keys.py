@@ -54,12 +54,15 @@ def _diff_mapping(old: Any, new: Any, path: str = "") -> list[str]:
             else:
                 out.extend(_diff_mapping(old[k], new[k], sub))
         return out
-    if old != new:
+    # Compare as the cache key does: 1 and 1.0 differ, NaN equals NaN.
+    if canonical_json(old) != canonical_json(new):
         return [f"{path}: {_short(old)} -> {_short(new)}"]
     return []
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
     if isinstance(value, dict) and set(value) == {"__float__"}:
         return str(value["__float__"])
     text = canonical_json(value) if not isinstance(value, str) else value

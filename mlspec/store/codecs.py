@@ -45,12 +45,12 @@ def _decode_estimator(data: bytes) -> Any:
 
 
 def _json_default(value: Any) -> Any:
+    tolist = getattr(value, "tolist", None)
+    if getattr(value, "ndim", 0) and callable(tolist):  # numpy arrays (before .item(): they have it)
+        return tolist()
     item = getattr(value, "item", None)  # numpy scalars
     if callable(item):
         return item()
-    tolist = getattr(value, "tolist", None)  # numpy arrays
-    if callable(tolist):
-        return tolist()
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 

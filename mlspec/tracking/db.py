@@ -224,9 +224,9 @@ class Tracker:
             return None
         with self._conn() as conn:
             row = conn.execute(
-                f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ? OR run_id LIKE ?"
-                " ORDER BY started_at DESC LIMIT 1",
-                (run_id, run_id + "%"),
+                f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ? OR substr(run_id, 1, ?) = ?"
+                " ORDER BY run_id = ? DESC, started_at DESC LIMIT 1",
+                (run_id, len(run_id), run_id, run_id),
             ).fetchone()
         return _run(row) if row else None
 
