@@ -44,8 +44,8 @@ class ConsoleReporter(Reporter):
         self.console.print(f"{self.prefix}  [dim]{node}: {message}[/]")
 
 
-def summary_table(results: list[NodeResult]) -> Table:
-    table = Table(title="stages", show_lines=False)
+def summary_table(results: list[NodeResult], title: str = "stages") -> Table:
+    table = Table(title=title, show_lines=False)
     table.add_column("stage")
     table.add_column("status")
     table.add_column("seconds", justify="right")
@@ -55,9 +55,9 @@ def summary_table(results: list[NodeResult]) -> Table:
     return table
 
 
-def metrics_table(metrics: dict[str, Any]) -> Table:
+def metrics_table(metrics: dict[str, Any], label: str = "") -> Table:
     splits = [s for s in ("valid", "test") if isinstance(metrics.get(s), dict) and metrics[s]]
-    table = Table(title=f"metrics ({metrics.get('task', '?')})")
+    table = Table(title=f"{label}metrics ({metrics.get('task', '?')})")
     table.add_column("metric")
     for s in splits:
         table.add_column(s, justify="right")

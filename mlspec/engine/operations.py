@@ -145,9 +145,10 @@ def execute_run(
     objective_name, objective = _objective(plan, metrics)
     tracker.finish_run(run_id, "completed", objective_name=objective_name, objective=objective)
     hits = sum(r.status == "hit" for r in outcome.results)
-    console.print(summary_table(outcome.results))
+    label = f"job #{job_num} " if job_num is not None else ""
+    console.print(summary_table(outcome.results, title=f"{label}stages"))
     if metrics:
-        console.print(metrics_table(metrics))
+        console.print(metrics_table(metrics, label))
     total = sum(r.duration_s for r in outcome.results)
     console.print(
         f"{prefix}[bold green]done[/] {run_id}: {len(outcome.results)} stages,"

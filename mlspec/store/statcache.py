@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from mlspec.hashing import digest_file
+
+RACY_WINDOW_NS = 2_000_000_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat_cache (
@@ -45,7 +48,10 @@ class StatCache:
             if row is not None and tuple(row[:3]) == sig:
                 return str(row[3])
         digest = digest_file(path)
-        if use_db:
+        # "Racy clean" (as git calls it): a file modified within the filesystem's timestamp
+        # granularity of being hashed could change again without changing its stat signature.
+        # Such entries are not cached; the next run hashes the file again.
+        if use_db and time.time_ns() - st.st_mtime_ns > RACY_WINDOW_NS:
             with self._connect() as conn:
                 conn.execute(
                     "INSERT OR REPLACE INTO stat_cache VALUES (?, ?, ?, ?, ?)", (key, *sig, digest)

@@ -7,6 +7,8 @@ makes concurrent writers from a joblib sweep wait for each other instead of fail
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
@@ -34,7 +36,9 @@ CREATE TABLE IF NOT EXISTS runs (
     objective_name TEXT,
     objective REAL,
     error TEXT,
-    mlspec_version TEXT
+    mlspec_version TEXT,
+    pid INTEGER,                      -- to tell a run that is still going from one that was killed
+    host TEXT
 );
 CREATE TABLE IF NOT EXISTS stage_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -144,12 +148,12 @@ class Tracker:
         with self._conn() as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, spec_name, status, started_at, spec_json,"
-                " overrides_json, git_commit, output_dir, sweep_dir, job_num, mlspec_version)"
-                " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                " overrides_json, git_commit, output_dir, sweep_dir, job_num, mlspec_version,"
+                " pid, host) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id, spec_name, time.time(), json.dumps(spec, sort_keys=True, default=str),
                     json.dumps(overrides), git_commit, output_dir, sweep_dir, job_num,
-                    mlspec_version,
+                    mlspec_version, os.getpid(), socket.gethostname(),
                 ),
             )  # fmt: skip
             rows = [(run_id, k, json.dumps(v, default=str)) for k, v in flatten(dict(spec)).items()]
@@ -253,16 +257,29 @@ class Tracker:
 
 _RUN_COLS = (
     "run_id, spec_name, status, started_at, finished_at, spec_json, overrides_json, git_commit,"
-    " output_dir, sweep_dir, job_num, objective_name, objective, error"
+    " output_dir, sweep_dir, job_num, objective_name, objective, error, pid, host"
 )
+
+
+def _effective_status(status: str, pid: int | None, host: str | None) -> str:
+    """A 'running' run whose process is gone (killed, machine crash) is shown as interrupted."""
+    if status != "running" or pid is None or host != socket.gethostname():
+        return status
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "interrupted"
+    except PermissionError:
+        return status
+    return status
 
 
 def _run(row: tuple[Any, ...]) -> RunRecord:
     return RunRecord(
-        run_id=row[0], spec_name=row[1], status=row[2], started_at=row[3], finished_at=row[4],
-        spec=json.loads(row[5]), overrides=json.loads(row[6]), git_commit=row[7],
-        output_dir=row[8], sweep_dir=row[9], job_num=row[10], objective_name=row[11],
-        objective=row[12], error=row[13],
+        run_id=row[0], spec_name=row[1], status=_effective_status(row[2], row[14], row[15]),
+        started_at=row[3], finished_at=row[4], spec=json.loads(row[5]),
+        overrides=json.loads(row[6]), git_commit=row[7], output_dir=row[8], sweep_dir=row[9],
+        job_num=row[10], objective_name=row[11], objective=row[12], error=row[13],
     )  # fmt: skip
 
 

@@ -92,6 +92,9 @@ def test_sigkill_mid_stage_then_rerun_resumes_and_store_verifies(project: Path, 
 
     [killed] = runs(project)
     assert killed["status"] != "completed", killed
+    # The record still says 'running'; readers see that its process is gone.
+    shown = ok(mlspec("runs", "show", killed["run_id"], "--json"))
+    assert '"status": "interrupted"' in shown.stdout, show(shown)
     # Consistent at once, before anything repairs it.
     check = ok(mlspec("verify"))
     assert "0 problems" in check.stdout, show(check)

@@ -560,6 +560,8 @@ def test_statcache_uses_cache_when_stat_unchanged(tmp_path, monkeypatch):
 
     f = tmp_path / "data.csv"
     f.write_bytes(b"abc")
+    old = time.time() - 60
+    os.utime(f, (old, old))  # outside the racy-clean window
     db = tmp_path / "cache.db"
     db.touch()
     cache = StatCache(db)
@@ -568,6 +570,23 @@ def test_statcache_uses_cache_when_stat_unchanged(tmp_path, monkeypatch):
     monkeypatch.setattr(statcache, "digest_file", lambda p: calls.append(p) or "blake3:bogus")
     assert cache.digest(f) == first
     assert calls == []
+
+
+def test_statcache_does_not_trust_a_file_modified_just_now(tmp_path, monkeypatch):
+    """Racy clean: a file hashed within the timestamp granularity of its last write could be
+    rewritten with the same size and mtime; such a digest is never served from the cache."""
+    from mlspec.store import statcache
+
+    f = tmp_path / "data.csv"
+    f.write_bytes(b"abc")
+    db = tmp_path / "cache.db"
+    db.touch()
+    cache = StatCache(db)
+    cache.digest(f)
+    calls = []
+    monkeypatch.setattr(statcache, "digest_file", lambda p: calls.append(p) or "blake3:fresh")
+    assert cache.digest(f) == "blake3:fresh"
+    assert calls == [f]
 
 
 def test_statcache_touch_keeps_digest(tmp_path):
