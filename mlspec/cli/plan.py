@@ -34,9 +34,8 @@ def command(argv: list[str]) -> int | None:
         table.add_column(col)
     for node, s in zip(plan.nodes, statuses, strict=True):
         colour = "green" if s.status == "hit" else "yellow"
-        table.add_row(
-            f"{node.name} ({node.stage_id})", f"[{colour}]{s.status}[/]", (s.key or "?")[:12], s.reason
-        )
+        status = f"[{colour}]{s.status}[/]"
+        table.add_row(f"{node.name} ({node.stage_id})", status, (s.key or "?")[:12], s.reason)
     console.print(table)
     misses = sum(s.status == "miss" for s in statuses)
     console.print(f"{len(statuses) - misses} cached, {misses} would run")

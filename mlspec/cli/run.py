@@ -51,10 +51,13 @@ def preflight_variants(source: object, overrides: list[str], multirun: bool) -> 
         return [overrides]
     parsed = hydra_glue.parse_overrides(overrides)
     choices: list[list[str]] = []
+    groups: set[str] = set()  # hydra/sweeper=..., hydra/launcher=...: checked in the first variant
     for ov in parsed:
         key = ov.get_key_element()
         if ov.is_hydra_override():
             choices.append([ov.input_line])
+            if key.lstrip("+~").startswith("hydra/") and not ov.is_sweep_override():
+                groups.add(ov.input_line)
         elif ov.is_interval_sweep():
             sweep = ov.value()
             choices.append([f"{key}={sweep.start}"])
@@ -67,6 +70,12 @@ def preflight_variants(source: object, overrides: list[str], multirun: bool) -> 
     for i, values in enumerate(choices):
         for value in values[1:]:
             if len(variants) >= MAX_PREFLIGHT_COMPOSES:
-                return variants
-            variants.append(base[:i] + [value] + base[i + 1 :])
-    return [[o for o in v if not o.startswith("hydra.") and not o.startswith("hydra/")] for v in variants]
+                break
+            variants.append([*base[:i], value, *base[i + 1 :]])
+    keep = [[o for o in v if not _is_hydra_override(o)] for v in variants[:MAX_PREFLIGHT_COMPOSES]]
+    keep[0] = [o for o in base if o in groups or not _is_hydra_override(o)]
+    return keep
+
+
+def _is_hydra_override(override: str) -> bool:
+    return override.lstrip("+~").startswith(("hydra.", "hydra/"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -17,6 +18,10 @@ _TYPE_WORDS = {
     "bool_parsing": "true or false", "string_type": "a string", "list_type": "a list",
     "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
 }  # fmt: skip
+_BOUNDS = {
+    "greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<=",
+}  # fmt: skip
+_OPS = ("gt", "ge", "lt", "le")
 
 
 def _unwrap(tp: Any) -> list[Any]:
@@ -77,6 +82,27 @@ def walk(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], 
     return tuple(clean), keys
 
 
+def spec_keys_at(root: type[BaseModel], parts: tuple[str, ...]) -> list[str] | None:
+    """The keys the schema allows under ``parts``: [] if ``parts`` is no key of the schema,
+    None where any key goes (a free-form mapping such as ``model``)."""
+    current: list[Any] = [root]
+    for part in parts:
+        nxt: list[Any] = []
+        for m in current:
+            if isinstance(m, type) and issubclass(m, BaseModel):
+                fields = _field_names(m)
+                if part in fields:
+                    nxt.extend(_unwrap(fields[part]))
+        if not nxt:
+            return []
+        current = nxt
+    models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
+    if models:
+        return sorted({k for m in models for k in _field_names(m)})
+    free = any(typing.get_origin(t) is dict or t is dict for t in current)
+    return None if free else []
+
+
 def problems_from_validation(
     exc: ValidationError, root: type[BaseModel], prefix: tuple[Any, ...] = ()
 ) -> list[Problem]:
@@ -91,11 +117,75 @@ def problems_from_validation(
     deep = {loc for loc in by_loc if len(loc) > 0}
     for loc, errs in by_loc.items():
         has_deeper = any(other[: len(loc)] == loc and len(other) > len(loc) for other in deep)
+        kinds = {err["type"] for err in errs}
+        if "literal_error" in kinds and kinds & set(_TYPE_WORDS) and not has_deeper:
+            problems.append(_union_problem(errs, prefix + loc))  # e.g. list[str] | "auto"
+            continue
         for err in errs:
             if has_deeper and err["type"].endswith("_type") and len(errs) < len(raw):
                 continue
-            problems.append(_problem(err, prefix + loc))
+            problems.append(_problem(err, prefix + loc + _pin(err)))
     return _merge_type_errors(problems)
+
+
+def _union_problem(errs: list[dict[str, Any]], loc: tuple[Any, ...]) -> Problem:
+    """One line for a value that fits no member of a union of types and literals."""
+    wants: list[str] = []
+    for err in errs:
+        if err["type"] in _TYPE_WORDS:
+            wants.append(_TYPE_WORDS[err["type"]])
+        elif err["type"] == "literal_error":
+            wants.extend(f"'{o}'" for o in _literal_options(err))
+    text = " or ".join(dict.fromkeys(wants))
+    value = errs[0].get("input")
+    return Problem(
+        "wrong_type", f"expected {text}, got {value!r} ({type(value).__name__})", loc,
+        fix=f"set '{_dotted(loc)}' to {text}",
+    )  # fmt: skip
+
+
+def _literal_options(err: dict[str, Any]) -> list[str]:
+    expected = err.get("ctx", {}).get("expected", "")
+    return [o.strip(" '") for o in expected.replace(" or ", ",").split(",") if o.strip()]
+
+
+_NEEDS = re.compile(r"\bneeds '([A-Za-z_]\w*)'")
+_UNKNOWN = re.compile(r"\bunknown [\w -]*?'([^']+)'")
+
+
+def _pin(err: dict[str, Any]) -> tuple[Any, ...]:
+    """Where below its loc a validator's error points: the field it names as missing, or the one
+    place in its input holding the unknown value it names (``data.source`` -> ``.name``)."""
+    if err["type"] != "value_error":
+        return ()
+    msg = str(err.get("ctx", {}).get("error", err["msg"]))
+    value = err.get("input")
+    needs = _NEEDS.search(msg)
+    if needs and isinstance(value, dict) and value.get(needs.group(1)) is None:
+        return (needs.group(1),)
+    unknown = _UNKNOWN.search(msg)
+    if unknown:
+        paths = list(_find(value, unknown.group(1), (), depth=3))
+        if len(paths) == 1:
+            return paths[0]
+    return ()
+
+
+def _find(
+    node: Any, word: str, path: tuple[Any, ...], depth: int
+) -> typing.Iterator[tuple[Any, ...]]:
+    if depth <= 0:
+        return
+    items: Iterable[tuple[Any, Any]] = ()
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    for key, child in items:
+        if key == word or (isinstance(child, str) and child == word):
+            yield (*path, key)
+        elif isinstance(child, dict | list):
+            yield from _find(child, word, (*path, key), depth - 1)
 
 
 def _merge_type_errors(problems: list[Problem]) -> list[Problem]:
@@ -119,17 +209,14 @@ def _problem(err: dict[str, Any], loc: tuple[Any, ...]) -> Problem:
     value = err.get("input")
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        return Problem(
-            "unknown_key", f"unknown key '{key}'", loc, fix=_key_fix(key, keys)
-        )
+        return Problem("unknown_key", f"unknown key '{key}'", loc, fix=_key_fix(key, keys))
     if kind == "missing":
         return Problem(
             "missing", "required key is missing", loc,
             fix=f"add '{loc[-1]}' to the spec (or pass it as an override: +{_dotted(loc)}=...)",
         )  # fmt: skip
     if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",") if o.strip()]
+        options = _literal_options(err)
         return Problem(
             "wrong_value", f"'{value}' is not allowed", loc, fix=choices_hint(str(value), options)
         )
@@ -143,9 +230,15 @@ def _problem(err: dict[str, Any], loc: tuple[Any, ...]) -> Problem:
     if kind == "value_error":
         msg = str(err.get("ctx", {}).get("error", err["msg"]))
         fix = None
-        if "; " in msg and ("did you mean" in msg or "valid choices" in msg):
+        if "; " in msg:  # validators write "what is wrong; what to do"
             msg, fix = msg.split("; ", 1)
         return Problem("invalid_value", msg, loc, fix=fix)
+    if kind in _BOUNDS:
+        limit = next((v for k, v in err.get("ctx", {}).items() if k in _OPS), "the limit")
+        return Problem(
+            "out_of_range", f"{value!r} is out of range", loc,
+            fix=f"use a number {_BOUNDS[kind]} {limit}",
+        )  # fmt: skip
     return Problem(kind, err["msg"], loc, fix=None)
 
 

@@ -55,12 +55,16 @@ def locate_spec(conf: str | None, project_root: Path) -> SpecSource:
         if path.suffix not in (".yaml", ".yml"):
             path = path.with_suffix(".yaml")
         if not path.is_file():
+            parent = path.parent
+            here = sorted(p.name for p in parent.glob("*.yaml")) if parent.is_dir() else []
+            hint = did_you_mean(path.name, here)
             raise SpecError(
                 Problem(
                     code="missing_file",
                     message=f"spec file '{conf}' does not exist",
-                    file=str(path),
-                    fix="check the path; it is relative to the current directory",
+                    file=SpecSource(project_root, path.parent, path.stem).display(path),
+                    fix=(hint + " " if hint else "")
+                    + "check the path; it is relative to the current directory",
                 )
             )
         if path.suffix == ".yml":
@@ -78,7 +82,10 @@ def locate_spec(conf: str | None, project_root: Path) -> SpecSource:
     if not path.is_file():
         available = sorted(p.stem for p in conf_dir.glob("*.yaml")) if conf_dir.is_dir() else []
         if not conf_dir.is_dir():
-            fix = f"run from the project root (the directory holding conf/), or pass conf=path/to/{conf}.yaml"
+            fix = (
+                "run from the project root (the directory holding conf/),"
+                f" or pass conf=path/to/{conf}.yaml"
+            )
         else:
             hint = did_you_mean(conf, available)
             fix = (hint + " " if hint else "") + "specs here: " + (", ".join(available) or "none")

@@ -9,8 +9,17 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from mlspec.errors import choices_hint
+from mlspec.stages.builtin.evaluate import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mlspec.stages.builtin.features import ColumnGroup
 from mlspec.stages.builtin.load import LoadParams
 from mlspec.stages.builtin.validate import ColumnSchema
@@ -53,6 +62,24 @@ class EvaluateSpec(SpecModel):
     # The metric a sweep optimises, computed on the validation split (never on test).
     objective: str | None = None
 
+    @field_validator("objective")
+    @classmethod
+    def _known_objective(cls, value: str | None, info: ValidationInfo) -> str | None:
+        known = CLASSIFICATION_METRICS + REGRESSION_METRICS
+        metrics = info.data.get("metrics")
+        if value is None:
+            return value
+        if value not in known:
+            raise ValueError(
+                f"unknown objective '{value}'; " + choices_hint(value, metrics or known)
+            )
+        if metrics and value not in metrics and all(m in known for m in metrics):
+            raise ValueError(
+                f"objective '{value}' is not in evaluate.metrics, so it is never computed;"
+                f" add it to evaluate.metrics or choose one of: {', '.join(metrics)}"
+            )
+        return value
+
 
 class CustomStageSpec(SpecModel):
     """A plugin stage inserted into the data chain (``data`` frame in, ``data`` frame out)."""
@@ -82,7 +109,8 @@ class Spec(SpecModel):
     def _slug(cls, value: str) -> str:
         if not _SLUG.match(value):
             raise ValueError(
-                "must be a slug (letters, digits, '-', '_', '.'), e.g. breast-cancer"
+                f"'{value}' is not a slug; use letters, digits, '-', '_' and '.',"
+                " e.g. breast-cancer"
             )
         return value
 
@@ -90,9 +118,15 @@ class Spec(SpecModel):
     @classmethod
     def _model_target(cls, value: dict[str, Any]) -> dict[str, Any]:
         target = value.get("_target_")
+        if target is None:
+            raise ValueError(
+                "the model needs '_target_'; set it to the estimator class,"
+                " e.g. lightgbm.LGBMClassifier"
+            )
         if not isinstance(target, str) or "." not in target:
             raise ValueError(
-                "needs '_target_': the estimator class, e.g. lightgbm.LGBMClassifier"
+                f"unknown estimator class '{target}'; write its full dotted path,"
+                " e.g. lightgbm.LGBMClassifier"
             )
         return value
 

@@ -46,7 +46,8 @@ def _decode_estimator(data: bytes) -> Any:
 
 def _json_default(value: Any) -> Any:
     tolist = getattr(value, "tolist", None)
-    if getattr(value, "ndim", 0) and callable(tolist):  # numpy arrays (before .item(): they have it)
+    # numpy arrays first: they have .item() too
+    if getattr(value, "ndim", 0) and callable(tolist):
         return tolist()
     item = getattr(value, "item", None)  # numpy scalars
     if callable(item):
