@@ -13,14 +13,25 @@ from pydantic import BaseModel, ValidationError
 from mlspec.errors import Problem, choices_hint, did_you_mean
 
 _TYPE_WORDS = {
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
-    "bool_parsing": "true or false", "string_type": "a string", "list_type": "a list",
-    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
-}  # fmt: skip
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
 _BOUNDS = {
-    "greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<=",
-}  # fmt: skip
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
 _OPS = ("gt", "ge", "lt", "le")
 
 
@@ -106,13 +117,12 @@ def spec_keys_at(root: type[BaseModel], parts: tuple[str, ...]) -> list[str] | N
 def problems_from_validation(
     exc: ValidationError, root: type[BaseModel], prefix: tuple[Any, ...] = ()
 ) -> list[Problem]:
-    raw = exc.errors(include_url=False)
+    raw: list[dict[str, Any]] = [dict(e) for e in exc.errors(include_url=False)]
     # A union reports one error per member: keep the ones that went into a mapping member.
     by_loc: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for err in raw:
         loc, keys = walk(root, tuple(err["loc"]))
-        err = {**err, "clean": loc, "keys": keys}
-        by_loc.setdefault(loc, []).append(err)
+        by_loc.setdefault(loc, []).append({**err, "clean": loc, "keys": keys})
     problems: list[Problem] = []
     deep = {loc for loc in by_loc if len(loc) > 0}
     for loc, errs in by_loc.items():
@@ -139,9 +149,11 @@ def _union_problem(errs: list[dict[str, Any]], loc: tuple[Any, ...]) -> Problem:
     text = " or ".join(dict.fromkeys(wants))
     value = errs[0].get("input")
     return Problem(
-        "wrong_type", f"expected {text}, got {value!r} ({type(value).__name__})", loc,
+        "wrong_type",
+        f"expected {text}, got {value!r} ({type(value).__name__})",
+        loc,
         fix=f"set '{_dotted(loc)}' to {text}",
-    )  # fmt: skip
+    )
 
 
 def _literal_options(err: dict[str, Any]) -> list[str]:
@@ -212,9 +224,11 @@ def _problem(err: dict[str, Any], loc: tuple[Any, ...]) -> Problem:
         return Problem("unknown_key", f"unknown key '{key}'", loc, fix=_key_fix(key, keys))
     if kind == "missing":
         return Problem(
-            "missing", "required key is missing", loc,
+            "missing",
+            "required key is missing",
+            loc,
             fix=f"add '{loc[-1]}' to the spec (or pass it as an override: +{_dotted(loc)}=...)",
-        )  # fmt: skip
+        )
     if kind == "literal_error":
         options = _literal_options(err)
         return Problem(
@@ -236,9 +250,11 @@ def _problem(err: dict[str, Any], loc: tuple[Any, ...]) -> Problem:
     if kind in _BOUNDS:
         limit = next((v for k, v in err.get("ctx", {}).items() if k in _OPS), "the limit")
         return Problem(
-            "out_of_range", f"{value!r} is out of range", loc,
+            "out_of_range",
+            f"{value!r} is out of range",
+            loc,
             fix=f"use a number {_BOUNDS[kind]} {limit}",
-        )  # fmt: skip
+        )
     return Problem(kind, err["msg"], loc, fix=None)
 
 

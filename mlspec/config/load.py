@@ -37,9 +37,10 @@ def compose_spec(source: SpecSource, overrides: list[str]) -> LoadedSpec:
     from omegaconf import open_dict
 
     choices = {
-        k: str(v) for k, v in cfg.hydra.runtime.choices.items()
+        k: str(v)
+        for k, v in cfg.hydra.runtime.choices.items()
         if not k.startswith("hydra") and v is not None
-    }  # fmt: skip
+    }
     with open_dict(cfg):
         del cfg["hydra"]
     return validate_cfg(cfg, source, choices, overrides)
@@ -80,7 +81,8 @@ def validate_cfg(
             for p in problems_from_validation(exc, Spec)
         ]
         raise SpecError(problems) from None
-    return LoadedSpec(spec, container, source, dict(choices), tuple(overrides))
+    resolved = {str(k): v for k, v in container.items()}
+    return LoadedSpec(spec, resolved, source, dict(choices), tuple(overrides))
 
 
 def check_override_syntax(source: SpecSource, overrides: list[str]) -> None:
@@ -120,29 +122,41 @@ def composition_problem(exc: Exception, source: SpecSource, overrides: list[str]
         if not group:
             hint = did_you_mean(option, options)
             return Problem(
-                "missing_config", f"the defaults list names '{option}', which does not exist",
-                (), in_file,
-                fix=(hint + " " if hint else "") + "configs here: " + ", ".join(options)
+                "missing_config",
+                f"the defaults list names '{option}', which does not exist",
+                (),
+                in_file,
+                fix=(hint + " " if hint else "")
+                + "configs here: "
+                + ", ".join(options)
                 + f"; or create {source.display(source.config_dir / option)}.yaml",
-            )  # fmt: skip
+            )
         where = _override_or(overrides, group, option) or in_file
         if not options:
             groups = _group_options(source, "", dirs=True)
             return Problem(
-                "unknown_group", f"there is no config group '{group}'", (group,), where,
+                "unknown_group",
+                f"there is no config group '{group}'",
+                (group,),
+                where,
                 fix=choices_hint(group, groups).replace("valid choices", "config groups"),
-            )  # fmt: skip
+            )
         return Problem(
-            "unknown_option", f"no config '{option}' in group '{group}'", (group,), where,
+            "unknown_option",
+            f"no config '{option}' in group '{group}'",
+            (group,),
+            where,
             fix=choices_hint(option, options),
-        )  # fmt: skip
+        )
     if text.startswith("Ambiguous value for argument"):
         ov = text.split("'")[1] if "'" in text else "?"
         return Problem(
-            "sweep_needs_multirun", f"'{ov}' lists several values (a sweep)", (),
+            "sweep_needs_multirun",
+            f"'{ov}' lists several values (a sweep)",
+            (),
             f"command-line override '{ov}'",
             fix="add -m to run one job per value (mlspec run conf=NAME -m ...), or give one value",
-        )  # fmt: skip
+        )
     if text.startswith("Could not override"):
         key = text.split("'")[1] if "'" in text else ""
         return _unknown_override_problem(source, overrides, key)
@@ -150,10 +164,12 @@ def composition_problem(exc: Exception, source: SpecSource, overrides: list[str]
         key = text.split("'")[1] if "'" in text else ""
         ov = next((o for o in overrides if o.startswith(f"+{key}=")), f"+{key}=...")
         return Problem(
-            "key_exists", f"'{key}' is already in the spec: '+' only adds new keys", (key,),
+            "key_exists",
+            f"'{key}' is already in the spec: '+' only adds new keys",
+            (key,),
             f"command-line override '{ov}'",
             fix=f"drop the '+' ({ov[1:]}), or write +{ov} to add or override",
-        )  # fmt: skip
+        )
     if text.startswith("Could not delete from config"):
         key = text.split("'")[1] if "'" in text else ""
         ov = next((o for o in overrides if o.startswith(f"~{key}")), f"~{key}")
@@ -163,20 +179,26 @@ def composition_problem(exc: Exception, source: SpecSource, overrides: list[str]
         close = did_you_mean(leaf, keys)
         listing = (close + " " if close else "") + "keys there: " + ", ".join(keys)
         return Problem(
-            "bad_delete", text.removeprefix("Could not delete from config. "),
-            tuple(key.split(".")), f"command-line override '{ov}'",
+            "bad_delete",
+            text.removeprefix("Could not delete from config. "),
+            tuple(key.split(".")),
+            f"command-line override '{ov}'",
             fix=listing if keys else f"write ~{key} to delete whatever value it has",
-        )  # fmt: skip
+        )
     if text.startswith("Config group override must be"):
-        groups = set(_group_options(source, "", dirs=True))
-        ov = next((o for o in overrides if o.lstrip("+~").split("=", 1)[0] in groups), None)
-        if ov is not None:
-            group = ov.lstrip("+~").split("=", 1)[0]
+        group_names = set(_group_options(source, "", dirs=True))
+        group_ov = next(
+            (o for o in overrides if o.lstrip("+~").split("=", 1)[0] in group_names), None
+        )
+        if group_ov is not None:
+            group = group_ov.lstrip("+~").split("=", 1)[0]
             return Problem(
-                "bad_group_choice", f"'{group}' is a config group: its value names a config",
-                (group,), f"command-line override '{ov}'",
+                "bad_group_choice",
+                f"'{group}' is a config group: its value names a config",
+                (group,),
+                f"command-line override '{group_ov}'",
                 fix=choices_hint("", _group_options(source, group)),
-            )  # fmt: skip
+            )
     return Problem("compose_failed", text, (), source.display(source.file), fix=None)
 
 
@@ -190,9 +212,13 @@ def _unknown_override_problem(source: SpecSource, overrides: list[str], key: str
     where, loc = f"command-line override '{ov}'", tuple(key.split("."))
     if allowed is not None and leaf in allowed:
         return Problem(
-            "needs_plus", f"'{key}' is not set in {source.display(source.file)}, so it cannot"
-            " be overridden (it has a default)", loc, where, fix=f"add it with '+': +{ov}",
-        )  # fmt: skip
+            "needs_plus",
+            f"'{key}' is not set in {source.display(source.file)}, so it cannot"
+            " be overridden (it has a default)",
+            loc,
+            where,
+            fix=f"add it with '+': +{ov}",
+        )
     keys = sorted(set(here) | set(allowed or ()))
     close = did_you_mean(leaf, keys)
     listing = "keys there: " + ", ".join(keys) if keys else ""
@@ -248,10 +274,13 @@ def _yaml_problem(exc: Any, source: SpecSource) -> Problem:
         what += f" ({context} started at line {context_mark.line + 1})"
     at = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
     return Problem(
-        "yaml_syntax", f"invalid YAML at {at}: {what}", (), file or source.display(source.file),
+        "yaml_syntax",
+        f"invalid YAML at {at}: {what}",
+        (),
+        file or source.display(source.file),
         fix=f"fix the YAML at {at} (indentation, an unclosed bracket or quote, a tab,"
         " or a missing space after ':')",
-    )  # fmt: skip
+    )
 
 
 def attribute_file(

@@ -115,19 +115,34 @@ def execute_run(
     tracker.ensure_schema()
     run_id = new_run_id()
     tracker.start_run(
-        run_id, plan.spec_name, loaded.resolved, list(loaded.overrides),
-        git_commit(source.project_root), output_dir, sweep_dir, job_num, __version__,
-    )  # fmt: skip
+        run_id,
+        plan.spec_name,
+        loaded.resolved,
+        list(loaded.overrides),
+        git_commit(source.project_root),
+        output_dir,
+        sweep_dir,
+        job_num,
+        __version__,
+    )
     prefix = f"[dim]#{job_num}[/] " if job_num is not None else ""
     console.print(
         f"{prefix}[bold]run[/] {run_id}  spec [bold]{plan.spec_name}[/]  ({len(plan.nodes)} stages)"
     )
     runner = Runner(
-        plan, store, tracker, run_id, source.project_root, loaded.spec.seed,
+        plan,
+        store,
+        tracker,
+        run_id,
+        source.project_root,
+        loaded.spec.seed,
         ConsoleReporter(console, prefix),
-    )  # fmt: skip
+    )
     try:
         outcome = runner.execute()
+    except SpecError as exc:
+        tracker.finish_run(run_id, "failed", error=exc.render())
+        raise attach_files(exc, loaded, source) from None
     except MlspecError as exc:
         tracker.finish_run(run_id, "failed", error=exc.render())
         raise

@@ -175,11 +175,18 @@ class Runner:
     def _record_failure(self, node: StageNode, key: str, t0: float) -> None:
         self.tracker.record_stage(
             StageExecution(
-                self.run_id, node.name, node.stage_id, key, "failed", time.time(),
-                self.clock() - t0, {}, {"error": traceback.format_exc(limit=3)},
+                self.run_id,
+                node.name,
+                node.stage_id,
+                key,
+                "failed",
+                time.time(),
+                self.clock() - t0,
+                {},
+                {"error": traceback.format_exc(limit=3)},
             ),
             self.plan.spec_name,
-        )  # fmt: skip
+        )
 
     def _finish(
         self,
@@ -195,12 +202,18 @@ class Runner:
         result = NodeResult(node.name, status, key, self.clock() - t0, outputs, waited)
         self.tracker.record_stage(
             StageExecution(
-                self.run_id, node.name, node.stage_id, key, status, started, result.duration_s,
+                self.run_id,
+                node.name,
+                node.stage_id,
+                key,
+                status,
+                started,
+                result.duration_s,
                 {k: asdict(v) for k, v in outputs.items()},
                 preimage,
             ),
             self.plan.spec_name,
-        )  # fmt: skip
+        )
         self.reporter.stage_finished(result)
         return result
 

@@ -28,8 +28,8 @@ class NodeStatus:
     record: ActionRecord | None = None
 
 
-def external_digests(node: StageNode, store: Store, source_display: Any = None) -> dict[str, str]:
-    cache = store.stat_cache()
+def external_digests(node: StageNode, store: Store, read_only: bool = False) -> dict[str, str]:
+    cache = store.stat_cache(read_only=read_only)
     out: dict[str, str] = {}
     for name, path in node.external_files.items():
         try:
@@ -69,18 +69,20 @@ def walk_plan(plan: Plan, store: Store, tracker: Tracker) -> list[NodeStatus]:
     statuses: list[NodeStatus] = []
     missing_upstream: set[str] = set()
     for node in plan.nodes:
-        external = external_digests(node, store)
+        external = external_digests(node, store, read_only=True)
         preimage = node_preimage(node, known, external)
         if preimage is None:
             blockers = sorted(node.upstream & missing_upstream)
             statuses.append(
                 NodeStatus(
-                    node.name, "miss", None,
+                    node.name,
+                    "miss",
+                    None,
                     f"upstream {', '.join(blockers)} will run"
                     " (may still hit if its output is unchanged)",
                     None,
                 )
-            )  # fmt: skip
+            )
             missing_upstream.add(node.name)
             continue
         key = cache_key(preimage)

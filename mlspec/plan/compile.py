@@ -34,50 +34,63 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
             "strict": data.schema_.strict,
         }
     builder.add(
-        "validate", "validate",
+        "validate",
+        "validate",
         {**schema, "on_invalid": data.on_invalid, "target": data.target},
-        {"data": InputRef("load", "data")}, ("data", "schema"),
+        {"data": InputRef("load", "data")},
+        ("data", "schema"),
         locs={
             "schema_file": ("data", "schema"),
             "on_invalid": ("data", "on_invalid"),
             "target": target,
         },
-    )  # fmt: skip
+    )
     tail = _insert_custom_stages(builder, spec)
     builder.add(
-        "split", "split",
+        "split",
+        "split",
         {**data.split.model_dump(), "target": data.target, "seed": spec.seed},
-        {"data": InputRef(tail, "data")}, ("data", "split"), locs={"target": target, "seed": seed},
-    )  # fmt: skip
+        {"data": InputRef(tail, "data")},
+        ("data", "split"),
+        locs={"target": target, "seed": seed},
+    )
     features: dict[str, Any] = {"drop": list(spec.features.drop), "target": data.target}
     for group in ("numeric", "categorical"):
         value = getattr(spec.features, group)
         if value is not None:
             features[group] = value.model_dump()
     builder.add(
-        "features", "features", features, {"train": InputRef("split", "train")}, ("features",),
+        "features",
+        "features",
+        features,
+        {"train": InputRef("split", "train")},
+        ("features",),
         locs={"target": target},
-    )  # fmt: skip
+    )
     builder.add(
-        "train", "train",
+        "train",
+        "train",
         {"model": dict(spec.model), "target": data.target, "seed": spec.seed, "task": spec.task},
         {
             "transformer": InputRef("features", "transformer"),
             "train": InputRef("split", "train"),
             "valid": InputRef("split", "valid"),
         },
-        ("model",), locs={"model": ("model",), "target": target, "seed": seed, "task": task},
-    )  # fmt: skip
+        ("model",),
+        locs={"model": ("model",), "target": target, "seed": seed, "task": task},
+    )
     builder.add(
-        "evaluate", "evaluate",
+        "evaluate",
+        "evaluate",
         {"metrics": spec.evaluate.metrics, "target": data.target, "task": spec.task},
         {
             "model": InputRef("train", "model"),
             "valid": InputRef("split", "valid"),
             "test": InputRef("split", "test"),
         },
-        ("evaluate",), locs={"target": target, "task": task},
-    )  # fmt: skip
+        ("evaluate",),
+        locs={"target": target, "task": task},
+    )
     builder.raise_problems()
     metrics = spec.evaluate.metrics or []
     objective = spec.evaluate.objective or (metrics[0] if metrics else None)
@@ -142,9 +155,13 @@ def _insert_custom_stages(builder: _Builder, spec: Spec) -> str:
             )
             continue
         builder.add(
-            name, custom.stage_name, dict(custom.params),
-            {"data": InputRef(chain[pos - 1], "data")}, ("stages", i, "params"), cls=cls,
-        )  # fmt: skip
+            name,
+            custom.stage_name,
+            dict(custom.params),
+            {"data": InputRef(chain[pos - 1], "data")},
+            ("stages", i, "params"),
+            cls=cls,
+        )
     _rewire_validate(builder, chain)
     return chain[-1]
 
@@ -162,9 +179,15 @@ def _rewire_validate(builder: _Builder, chain: list[str]) -> None:
 
 def _with_inputs(node: StageNode, inputs: dict[str, InputRef]) -> StageNode:
     return StageNode(
-        node.name, node.stage_cls, node.params, inputs, node.spec_loc, node.static_preimage,
-        node.external_files, node.param_locs,
-    )  # fmt: skip
+        node.name,
+        node.stage_cls,
+        node.params,
+        inputs,
+        node.spec_loc,
+        node.static_preimage,
+        node.external_files,
+        node.param_locs,
+    )
 
 
 class _Builder:

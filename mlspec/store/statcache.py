@@ -24,9 +24,11 @@ CREATE TABLE IF NOT EXISTS stat_cache (
 
 
 class StatCache:
-    def __init__(self, db_path: Path | None):
+    def __init__(self, db_path: Path | None, read_only: bool = False):
         # db_path None: no persistent cache (e.g. `mlspec plan` before the store exists).
+        # read_only: use the cache but never write it (plan, pre-flight: they must write nothing).
         self.db_path = db_path
+        self.read_only = read_only
 
     def _connect(self) -> sqlite3.Connection:
         assert self.db_path is not None
@@ -51,7 +53,8 @@ class StatCache:
         # "Racy clean" (as git calls it): a file modified within the filesystem's timestamp
         # granularity of being hashed could change again without changing its stat signature.
         # Such entries are not cached; the next run hashes the file again.
-        if use_db and time.time_ns() - st.st_mtime_ns > RACY_WINDOW_NS:
+        racy = time.time_ns() - st.st_mtime_ns <= RACY_WINDOW_NS
+        if use_db and not self.read_only and not racy:
             with self._connect() as conn:
                 conn.execute(
                     "INSERT OR REPLACE INTO stat_cache VALUES (?, ?, ?, ?, ?)", (key, *sig, digest)

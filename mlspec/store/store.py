@@ -105,8 +105,8 @@ class Store:
         with FileLock(str(self.locks_dir / f"{key}.lock"), timeout=timeout):
             yield
 
-    def stat_cache(self) -> StatCache:
-        return StatCache(self.db_path if self.exists() else None)
+    def stat_cache(self, read_only: bool = False) -> StatCache:
+        return StatCache(self.db_path if self.exists() else None, read_only=read_only)
 
     # -- integrity ---------------------------------------------------------------------------
     def verify(self, repair: bool = False) -> VerifyReport:

@@ -64,6 +64,17 @@ CREATE TABLE IF NOT EXISTS metrics (
 """
 
 
+# Columns added after the first release of a table: (table, column, type). Applied in order.
+_MIGRATIONS = [("runs", "pid", "INTEGER"), ("runs", "host", "TEXT")]
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    for table, column, sql_type in _MIGRATIONS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+
+
 @dataclass
 class StageExecution:
     run_id: str
@@ -125,6 +136,7 @@ class Tracker:
     def ensure_schema(self) -> None:
         with self._conn() as conn:
             conn.executescript(_DDL)
+            _migrate(conn)
             conn.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -151,11 +163,20 @@ class Tracker:
                 " overrides_json, git_commit, output_dir, sweep_dir, job_num, mlspec_version,"
                 " pid, host) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    run_id, spec_name, time.time(), json.dumps(spec, sort_keys=True, default=str),
-                    json.dumps(overrides), git_commit, output_dir, sweep_dir, job_num,
-                    mlspec_version, os.getpid(), socket.gethostname(),
+                    run_id,
+                    spec_name,
+                    time.time(),
+                    json.dumps(spec, sort_keys=True, default=str),
+                    json.dumps(overrides),
+                    git_commit,
+                    output_dir,
+                    sweep_dir,
+                    job_num,
+                    mlspec_version,
+                    os.getpid(),
+                    socket.gethostname(),
                 ),
-            )  # fmt: skip
+            )
             rows = [(run_id, k, json.dumps(v, default=str)) for k, v in flatten(dict(spec)).items()]
             conn.executemany("INSERT OR REPLACE INTO params VALUES (?, ?, ?)", rows)
 
@@ -165,12 +186,18 @@ class Tracker:
                 "INSERT INTO stage_runs (run_id, spec_name, node, stage, key, status, started_at,"
                 " duration_s, outputs_json, preimage_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    execution.run_id, spec_name, execution.node, execution.stage, execution.key,
-                    execution.status, execution.started_at, execution.duration_s,
+                    execution.run_id,
+                    spec_name,
+                    execution.node,
+                    execution.stage,
+                    execution.key,
+                    execution.status,
+                    execution.started_at,
+                    execution.duration_s,
                     json.dumps(execution.outputs, sort_keys=True),
                     json.dumps(execution.preimage, sort_keys=True),
                 ),
-            )  # fmt: skip
+            )
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, Mapping[str, float]]) -> None:
         rows = [
@@ -276,15 +303,32 @@ def _effective_status(status: str, pid: int | None, host: str | None) -> str:
 
 def _run(row: tuple[Any, ...]) -> RunRecord:
     return RunRecord(
-        run_id=row[0], spec_name=row[1], status=_effective_status(row[2], row[14], row[15]),
-        started_at=row[3], finished_at=row[4], spec=json.loads(row[5]),
-        overrides=json.loads(row[6]), git_commit=row[7], output_dir=row[8], sweep_dir=row[9],
-        job_num=row[10], objective_name=row[11], objective=row[12], error=row[13],
-    )  # fmt: skip
+        run_id=row[0],
+        spec_name=row[1],
+        status=_effective_status(row[2], row[14], row[15]),
+        started_at=row[3],
+        finished_at=row[4],
+        spec=json.loads(row[5]),
+        overrides=json.loads(row[6]),
+        git_commit=row[7],
+        output_dir=row[8],
+        sweep_dir=row[9],
+        job_num=row[10],
+        objective_name=row[11],
+        objective=row[12],
+        error=row[13],
+    )
 
 
 def _execution(row: tuple[Any, ...]) -> StageExecution:
     return StageExecution(
-        run_id=row[0], node=row[1], stage=row[2], key=row[3], status=row[4], started_at=row[5],
-        duration_s=row[6], outputs=json.loads(row[7]), preimage=json.loads(row[8]),
-    )  # fmt: skip
+        run_id=row[0],
+        node=row[1],
+        stage=row[2],
+        key=row[3],
+        status=row[4],
+        started_at=row[5],
+        duration_s=row[6],
+        outputs=json.loads(row[7]),
+        preimage=json.loads(row[8]),
+    )

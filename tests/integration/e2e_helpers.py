@@ -44,8 +44,15 @@ def mlspec_command() -> list[str]:
 def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     # Nothing from the caller's shell may redirect the store or change mlspec's behaviour.
-    for var in ("MLSPEC_STORE", "MLSPEC_DEBUG", "MLSPEC_PROJECT_ROOT", "MLSPEC_CONFIG_DIR",
-                "MLSPEC_TEST_SLEEP", "HYDRA_FULL_ERROR", "PYTHONPATH"):  # fmt: skip
+    for var in (
+        "MLSPEC_STORE",
+        "MLSPEC_DEBUG",
+        "MLSPEC_PROJECT_ROOT",
+        "MLSPEC_CONFIG_DIR",
+        "MLSPEC_TEST_SLEEP",
+        "HYDRA_FULL_ERROR",
+        "PYTHONPATH",
+    ):
         env.pop(var, None)
     env.update(
         COLUMNS="200",

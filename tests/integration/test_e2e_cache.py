@@ -116,9 +116,13 @@ def test_model_override_reruns_only_train_and_evaluate(warm_bc: Path, mlspec) ->
 
     ok(mlspec("run", "conf=breast_cancer", *FAST, "model.learning_rate=0.2"))
     assert statuses(warm_bc) == {
-        "load": "hit", "validate": "hit", "split": "hit", "features": "hit",
-        "train": "miss", "evaluate": "miss",
-    }  # fmt: skip
+        "load": "hit",
+        "validate": "hit",
+        "split": "hit",
+        "features": "hit",
+        "train": "miss",
+        "evaluate": "miss",
+    }
     assert runs(warm_bc)[-1]["status"] == "completed"
 
 
@@ -133,9 +137,13 @@ def test_upstream_rerun_with_identical_output_keeps_downstream_cached(
 
     ok(mlspec("run", "conf=breast_cancer", *FAST, "data.on_invalid=warn"))
     assert statuses(warm_bc) == {
-        "load": "hit", "validate": "miss", "split": "hit", "features": "hit",
-        "train": "hit", "evaluate": "hit",
-    }  # fmt: skip
+        "load": "hit",
+        "validate": "miss",
+        "split": "hit",
+        "features": "hit",
+        "train": "hit",
+        "evaluate": "hit",
+    }
 
 
 def test_diabetes_regression_with_xgboost(project: Path, mlspec) -> None:

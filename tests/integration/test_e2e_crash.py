@@ -48,9 +48,12 @@ def _wait_for_line(lines: queue.Queue[str | None], marker: str, seen: list[str])
 def test_sigkill_mid_stage_then_rerun_resumes_and_store_verifies(project: Path, mlspec) -> None:
     site = project / "plugin_site"
     install_plugin(
-        site, "mlspec-sleepyplugin", "mlspec_sleepyplugin", "sleepy.py",
+        site,
+        "mlspec-sleepyplugin",
+        "mlspec_sleepyplugin",
+        "sleepy.py",
         {"sleepy": "mlspec_sleepyplugin:SleepyStage"},
-    )  # fmt: skip
+    )
     derive_spec(
         project, "bc_sleepy", "stages: [{name: sleepy, after: validate, params: {seconds: 120}}]\n"
     )
@@ -103,9 +106,14 @@ def test_sigkill_mid_stage_then_rerun_resumes_and_store_verifies(project: Path, 
     result = ok(mlspec("run", "conf=bc_sleepy", *FAST, env=env))
     assert "done" in result.stdout
     assert statuses(project) == {
-        "load": "hit", "validate": "hit", "sleepy": "miss", "split": "miss",
-        "features": "miss", "train": "miss", "evaluate": "miss",
-    }  # fmt: skip
+        "load": "hit",
+        "validate": "hit",
+        "sleepy": "miss",
+        "split": "miss",
+        "features": "miss",
+        "train": "miss",
+        "evaluate": "miss",
+    }
     last = runs(project)[-1]
     assert last["status"] == "completed"
     assert [r["node"] for r in stage_runs(project) if r["run_id"] == last["run_id"]] == list(

@@ -25,11 +25,15 @@ SCALED_STAGES = ("load", "validate", "scale", "split", "features", "train", "eva
 def _scale_plugin(root: Path) -> tuple[dict[str, str], Path]:
     site = root / "plugin_site"
     module = install_plugin(
-        site, "mlspec-testplugin", "mlspec_testplugin", "scale_column.py",
+        site,
+        "mlspec-testplugin",
+        "mlspec_testplugin",
+        "scale_column.py",
         {"scale_column": "mlspec_testplugin:ScaleColumnStage"},
-    )  # fmt: skip
+    )
     derive_spec(
-        root, "bc_scaled",
+        root,
+        "bc_scaled",
         """
         stages:
           - name: scale
@@ -37,7 +41,7 @@ def _scale_plugin(root: Path) -> tuple[dict[str, str], Path]:
             after: validate
             params: {column: "mean radius", factor: 2.0}
         """,
-    )  # fmt: skip
+    )
     return {"PYTHONPATH": str(site)}, module
 
 
@@ -81,9 +85,14 @@ def test_editing_plugin_code_invalidates_the_stage_and_its_dependants(
 
     ok(mlspec("run", "conf=bc_scaled", *FAST, env=env))
     assert statuses(project) == {
-        "load": "hit", "validate": "hit", "scale": "miss", "split": "miss",
-        "features": "miss", "train": "miss", "evaluate": "miss",
-    }  # fmt: skip
+        "load": "hit",
+        "validate": "hit",
+        "scale": "miss",
+        "split": "miss",
+        "features": "miss",
+        "train": "miss",
+        "evaluate": "miss",
+    }
 
     # A comment-only edit is not a code change: the fingerprint ignores comments.
     recommented = edited.replace("# scale the column", "# multiply the column (reworded)")
@@ -96,9 +105,12 @@ def test_editing_plugin_code_invalidates_the_stage_and_its_dependants(
 def test_broken_plugin_is_reported_and_only_fails_specs_that_use_it(warm_bc: Path, mlspec) -> None:
     site = warm_bc / "plugin_site"
     install_plugin(
-        site, "mlspec-brokenplugin", "mlspec_brokenplugin", "broken.py",
+        site,
+        "mlspec-brokenplugin",
+        "mlspec_brokenplugin",
+        "broken.py",
         {"broken_stage": "mlspec_brokenplugin:BrokenStage"},
-    )  # fmt: skip
+    )
     env = {"PYTHONPATH": str(site)}
     derive_spec(warm_bc, "bc_broken", "stages: [{name: broken, uses: broken_stage}]\n")
 
@@ -152,12 +164,13 @@ def test_custom_stage_named_like_a_builtin_node_is_a_spec_error(project: Path, m
     # called 'split' next to the built-in 'split' node makes all of them ambiguous.
     env, _ = _scale_plugin(project)
     derive_spec(
-        project, "bc_clash",
+        project,
+        "bc_clash",
         """
         stages:
           - {name: split, uses: scale_column, after: validate, params: {column: "mean radius"}}
         """,
-    )  # fmt: skip
+    )
     result = mlspec("run", "conf=bc_clash", *FAST, env=env)
     assert result.returncode == 2, show(result)
     assert "'split'" in result.stderr, show(result)

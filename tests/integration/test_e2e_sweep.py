@@ -30,8 +30,13 @@ def _check_sweep(root: Path, stdout: str) -> None:
     assert not [r for r in rows if r["status"] not in ("hit", "miss")], rows
     misses = Counter(r["node"] for r in rows if r["status"] == "miss")
     assert misses == {
-        "load": 1, "validate": 1, "split": 1, "features": 1, "train": 3, "evaluate": 3,
-    }, misses  # fmt: skip
+        "load": 1,
+        "validate": 1,
+        "split": 1,
+        "features": 1,
+        "train": 3,
+        "evaluate": 3,
+    }, misses
     # Every job saw the same data stages (same keys), and its own train key.
     keys = {node: {r["key"] for r in rows if r["node"] == node} for node in STAGES}
     assert all(len(keys[n]) == 1 for n in ("load", "validate", "split", "features")), keys
@@ -53,9 +58,14 @@ def test_parallel_sweep_with_joblib_launcher_computes_each_stage_once(
     project: Path, mlspec
 ) -> None:
     result = mlspec(
-        "run", "-m", "conf=breast_cancer", *FAST, *SWEEP,
-        "hydra/launcher=joblib", "hydra.launcher.n_jobs=3",
-    )  # fmt: skip
+        "run",
+        "-m",
+        "conf=breast_cancer",
+        *FAST,
+        *SWEEP,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=3",
+    )
     ok(result)
     _check_sweep(project, result.stdout)
     # The jobs really went through the joblib launcher (Hydra records its config per job).

@@ -1,4 +1,4 @@
-"""plugins/mlspec-sample installed as a real package (pip, wheel, entry points) and used by a spec."""
+"""plugins/mlspec-sample installed as a real package (pip, entry points) and used by a spec."""
 
 from __future__ import annotations
 
@@ -25,10 +25,21 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build = tmp_path_factory.mktemp("build")
     shutil.copytree(REPO / "plugins" / "mlspec-sample", build / "mlspec-sample")
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         str(build / "mlspec-sample")],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(build / "mlspec-sample"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if out.returncode != 0:
         pytest.fail(f"pip could not install the plugin:\n{out.stderr[-2000:]}")
     return site
@@ -47,14 +58,20 @@ def test_installed_plugin_is_discovered_and_runs_in_the_data_chain(
     (tmp_path / "conf" / "sampled.yaml").write_text(spec)
     env = {**os.environ, "PYTHONPATH": str(plugin_site), "COLUMNS": "200"}
 
-    listing = subprocess.run([*_cli(), "plugins"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    listing = subprocess.run(
+        [*_cli(), "plugins"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert listing.returncode == 0, listing.stdout + listing.stderr
     assert "mlspec-sample" in listing.stdout
 
     out = subprocess.run(
         [*_cli(), "run", "conf=sampled", "model.n_estimators=10"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "kept 284 of 569 rows" in out.stdout
     with sqlite3.connect(tmp_path / ".mlspec" / "mlspec.db") as db:

@@ -23,7 +23,9 @@ def _cli() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "mlspec"]
 
 
-def _run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
         [*_cli(), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=600
@@ -83,10 +85,13 @@ def test_hydra_callbacks_are_called(project: Path) -> None:
     )
     record = project / "record.jsonl"
     out = _run(
-        project, "run", "conf=breast_cancer", *FAST,
+        project,
+        "run",
+        "conf=breast_cancer",
+        *FAST,
         "+hydra.callbacks.rec._target_=recorder_cb.Recorder",
         env={"PYTHONPATH": str(site), "RECORD_TO": str(record)},
-    )  # fmt: skip
+    )
     assert out.returncode == 0, out.stderr
     lines = [json.loads(x) for x in record.read_text().splitlines()]
     assert len(lines) == 1
@@ -97,10 +102,17 @@ def test_hydra_callbacks_are_called(project: Path) -> None:
 def test_optuna_sweeper_optimises_the_objective(project: Path) -> None:
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     out = _run(
-        project, "run", "-m", "conf=breast_cancer", *FAST,
-        "hydra/sweeper=optuna", "hydra.sweeper.n_trials=3", "hydra.sweeper.direction=maximize",
-        "hydra.sweeper.sampler.seed=1", "model.learning_rate=interval(0.01,0.3)",
-    )  # fmt: skip
+        project,
+        "run",
+        "-m",
+        "conf=breast_cancer",
+        *FAST,
+        "hydra/sweeper=optuna",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.direction=maximize",
+        "hydra.sweeper.sampler.seed=1",
+        "model.learning_rate=interval(0.01,0.3)",
+    )
     assert out.returncode == 0, out.stderr
     results = list(project.glob("multirun/*/*/optimization_results.yaml"))
     assert len(results) == 1
@@ -118,9 +130,13 @@ def test_runs_started_in_the_same_second_get_distinct_output_dirs(project: Path)
     env = {**os.environ, "COLUMNS": "200"}
     procs = [
         subprocess.Popen(
-            [*_cli(), "run", "conf=breast_cancer", *FAST], cwd=project, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [*_cli(), "run", "conf=breast_cancer", *FAST],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     for p in procs:

@@ -443,8 +443,14 @@ def _with_stages(*stages: dict[str, Any]) -> dict[str, Any]:
 def test_custom_stage_after_validate(compile_, plugin_registry):
     plan = compile_(_with_stages({"name": "dedupe", "params": {"subset": ["a"]}}), plugin_registry)
     assert [n.name for n in plan.nodes] == [
-        "load", "validate", "dedupe", "split", "features", "train", "evaluate",
-    ]  # fmt: skip
+        "load",
+        "validate",
+        "dedupe",
+        "split",
+        "features",
+        "train",
+        "evaluate",
+    ]
     assert plan.node("dedupe").inputs == {"data": InputRef("validate", "data")}
     assert plan.node("split").inputs == {"data": InputRef("dedupe", "data")}
     assert plan.node("dedupe").params.subset == ["a"]

@@ -11,8 +11,15 @@ from mlspec.errors import DataError, Problem, SpecError
 from mlspec.stages.api import Stage, StageContext, StageParams
 
 CLASSIFICATION_METRICS = (
-    "accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss",
-)  # fmt: skip
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+)
 REGRESSION_METRICS = ("rmse", "mae", "r2", "mape", "median_ae")
 
 
@@ -99,9 +106,10 @@ def _scorable(model: Any, names: list[str], explicit: bool) -> list[str]:
     has_proba = hasattr(model, "predict_proba")
     has_decision = hasattr(model, "decision_function")
     impossible = [
-        m for m in names if m in _SCORE_METRICS and not has_proba
-        and (m == "log_loss" or not has_decision)
-    ]  # fmt: skip
+        m
+        for m in names
+        if m in _SCORE_METRICS and not has_proba and (m == "log_loss" or not has_decision)
+    ]
     if impossible and explicit:
         raise SpecError(
             Problem(

@@ -56,7 +56,7 @@ class TrainStage(Stage):
         if isinstance(found, Problem):
             return [found]
         known = _param_names(found)
-        problems = []
+        problems: list[Problem] = []
         for key in params.model:
             if key == "_target_" or key in known:
                 continue
@@ -70,7 +70,7 @@ class TrainStage(Stage):
                     + f"{found.__name__} takes: {', '.join(sorted(known))}",
                 )
             )
-        return problems
+        return problems or _value_problems(found, params.model)
 
     def run(  # type: ignore[override]
         self, params: TrainParams, inputs: Mapping[str, Any], ctx: StageContext
@@ -223,6 +223,43 @@ def _module_hint(module_path: str) -> str:
 
 # Keyword arguments a library accepts through ``**kwargs`` though get_params() omits them.
 _EXTRA_PARAMS = {"lightgbm": frozenset({"verbose", "verbosity"})}
+
+
+def _value_problems(cls: type, model: dict[str, Any]) -> list[Problem]:
+    """Catch bad values before training: a string where the default is a number, and the
+    estimator's own scikit-learn parameter constraints where it declares them."""
+    kwargs = {k: v for k, v in model.items() if k != "_target_"}
+    try:
+        defaults = cls().get_params(deep=False)
+    except Exception:
+        defaults = {}
+    problems: list[Problem] = []
+    for key, value in kwargs.items():
+        default = defaults.get(key)
+        numeric = isinstance(default, int | float) and not isinstance(default, bool)
+        if numeric and isinstance(value, str):
+            problems.append(
+                Problem(
+                    code="wrong_type",
+                    message=f"{cls.__name__} parameter '{key}' expects a number, got '{value}'",
+                    loc=("model", key),
+                    fix=f"set model.{key} to a number (its default is {default})",
+                )
+            )
+    if problems or not getattr(cls, "_parameter_constraints", None):
+        return problems
+    try:
+        cls(**kwargs)._validate_params()  # type: ignore[attr-defined]
+    except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError subclasses both
+        import re
+
+        text = str(exc)
+        named = re.search(r"The '(\w+)' parameter", text)
+        loc = ("model", named.group(1)) if named else ("model",)
+        problems.append(
+            Problem("invalid_value", text, loc, fix="use one of the values the message lists")
+        )
+    return problems
 
 
 def _param_names(cls: type) -> set[str]:

@@ -14,10 +14,22 @@ from mlspec.stages.builtin.load import resolve_path
 
 # Inline check names map onto pandera.Check constructors of the same name.
 CHECK_NAMES = (
-    "ge", "gt", "le", "lt", "eq", "ne", "isin", "notin", "in_range",
-    "str_matches", "str_contains", "str_startswith", "str_endswith", "str_length",
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "eq",
+    "ne",
+    "isin",
+    "notin",
+    "in_range",
+    "str_matches",
+    "str_contains",
+    "str_startswith",
+    "str_endswith",
+    "str_length",
     "unique_values_eq",
-)  # fmt: skip
+)
 
 
 class ColumnSchema(StageParams):
@@ -68,6 +80,17 @@ class ValidateStage(Stage):
             return {}
         return {"schema": resolve_path(params.schema_file, project_root)}
 
+    @classmethod
+    def check(cls, params: ValidateParams, project_root: Path) -> list[Problem]:  # type: ignore[override]
+        """Build the schema (file or inline) before anything runs: bad dtypes, unreadable YAML."""
+        try:
+            _build_schema(params, project_root, _pandera())
+        except SpecError as exc:
+            return [
+                Problem(p.code, p.message, _params_loc(p.loc), p.file, p.fix) for p in exc.problems
+            ]
+        return []
+
     def run(  # type: ignore[override]
         self, params: ValidateParams, inputs: Mapping[str, Any], ctx: StageContext
     ) -> dict[str, Any]:
@@ -104,6 +127,12 @@ class ValidateStage(Stage):
             "valid": not failures,
         }
         return {"data": out.reset_index(drop=True), "report": report}
+
+
+def _params_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Spec-rooted locations from _build_schema, made relative to ValidateParams for check()."""
+    rest = loc[2:] if loc[:2] == ("data", "schema") else loc
+    return rest if rest[:1] == ("columns",) else ("schema_file", *rest)
 
 
 def _pandera() -> Any:

@@ -128,13 +128,17 @@ def test_seed_defaults_and_user_settings(diabetes):
 @pytest.mark.parametrize(
     "model",
     [
-        {"_target_": "lightgbm.LGBMClassifier", "n_estimators": 10, "subsample": 0.5,
-         "subsample_freq": 1},
+        {
+            "_target_": "lightgbm.LGBMClassifier",
+            "n_estimators": 10,
+            "subsample": 0.5,
+            "subsample_freq": 1,
+        },
         {"_target_": "xgboost.XGBClassifier", "n_estimators": 10, "subsample": 0.5},
         {"_target_": "sklearn.ensemble.RandomForestClassifier", "n_estimators": 10},
     ],
     ids=lambda m: m["_target_"],
-)  # fmt: skip
+)
 def test_deterministic(cancer, model):
     train, test = cancer
     a, b = _train(train, model), _train(train, model)
