@@ -16,6 +16,8 @@ VERBS: dict[str, str] = {
     "verify": "mlspec.cli.verify",
     "runs": "mlspec.cli.runs",
     "plugins": "mlspec.cli.plugins",
+    "schema": "mlspec.cli.schema",
+    "artifacts": "mlspec.cli.artifacts",
 }
 
 USAGE = """usage: mlspec [--debug] [--version] VERB [ARGS...]
@@ -25,7 +27,9 @@ verbs:
   plan     conf=NAME [overrides...] [--json] what would run, what is cached, and why
   verify   [--repair]                      check every stored object against its digest
   runs     [ls|show RUN_ID] [--json]       recorded runs, their stages and metrics
-  plugins                                  installed stage plugins and their status
+  plugins                                  installed plugins (stages, loaders, cleaners)
+  schema   infer DATA [-o FILE]            write a pandera YAML schema to start from
+  artifacts [RUN] [NODE.OUTPUT -o FILE]    list a run's artifacts, or export one
 """
 
 
@@ -59,9 +63,21 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     import importlib
 
+    _project_importable(os.getcwd())
     module = importlib.import_module(VERBS[verb])
     command: Callable[[list[str]], int | None] = module.command
     sys.exit(guarded(lambda: command(rest), debug) or 0)
+
+
+def _project_importable(root: str) -> None:
+    """Project-local modules (a `callable` loader's function, a custom estimator) import as they
+    would under `python -m`: the project root goes on sys.path, *last*, so it never shadows an
+    installed package, and on PYTHONPATH for the worker processes of parallel launchers."""
+    if root not in sys.path:
+        sys.path.append(root)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([*paths, root])
 
 
 def guarded(fn: Callable[[], int | None], debug: bool) -> int | None:

@@ -1,27 +1,34 @@
-"""mlspec plugins — installed stage plugins, the package providing each, and whether it loads."""
+"""mlspec plugins — installed plugins of every kind, the package providing each, and whether it
+loads. Exit code 1 when any plugin is broken, so CI can catch a bad install."""
 
 from __future__ import annotations
 
 from rich.table import Table
 
 from mlspec.engine.console import make_console
-from mlspec.stages.registry import StageRegistry
+from mlspec.stages.cleaning.api import CleanerRegistry
+from mlspec.stages.loaders.api import LoaderRegistry
+from mlspec.stages.registry import PluginRegistry, StageRegistry
 
 
 def command(argv: list[str]) -> int | None:
-    registry = StageRegistry()
-    status = registry.check_all()
-    table = Table(title="stage plugins (entry-point group mlspec.stages)")
-    for col in ("name", "package", "target", "status"):
+    registries: list[PluginRegistry] = [StageRegistry(), LoaderRegistry(), CleanerRegistry()]
+    table = Table(title="plugins")
+    for col in ("kind", "name", "package", "target", "status"):
         table.add_column(col)
-    for name in registry.names():
-        for entry in registry.entries(name):
+    broken = False
+    for registry in registries:
+        status = registry.check_all()
+        for name in registry.names():
             problem = status[name]
-            table.add_row(
-                name,
-                entry.distribution,
-                entry.value,
-                "[green]ok[/]" if problem is None else f"[red]{problem}[/]",
-            )
+            broken = broken or problem is not None
+            for entry in registry.entries(name):
+                table.add_row(
+                    f"{registry.kind} ({registry.group})",
+                    name,
+                    entry.distribution,
+                    entry.value,
+                    "[green]ok[/]" if problem is None else f"[red]{problem}[/]",
+                )
     make_console().print(table)
-    return 1 if any(status.values()) else 0
+    return 1 if broken else 0

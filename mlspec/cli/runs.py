@@ -56,6 +56,7 @@ def command(argv: list[str]) -> int | None:
         payload = asdict(run) | {
             "stages": [{k: v for k, v in asdict(s).items() if k != "preimage"} for s in stages],
             "metrics": metrics,
+            "rows": tracker.accounting(run.run_id),
         }
         print(json.dumps(payload, indent=2, default=str))
         return 0
@@ -74,6 +75,11 @@ def command(argv: list[str]) -> int | None:
             execution.key[:12],
         )
     console.print(table)
+    for row in tracker.accounting(run.run_id):
+        console.print(
+            f"rows {row['step']}: {row['rows_in']} -> {row['rows_out']}"
+            f" ({row['removed']} removed/quarantined, {row['changed']} changed)"
+        )
     for split, values in metrics.items():
         console.print(
             f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items() if v is not None)

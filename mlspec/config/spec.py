@@ -41,12 +41,17 @@ class SplitSpec(SpecModel):
     valid: float = 0.15
     test: float = 0.2
     column: str | None = None
+    valid_from: str | None = None
+    test_from: str | None = None
+    on_overlap: Literal["warn", "fail", "ignore"] = "warn"
 
 
 class DataSpec(SpecModel):
     source: LoadParams
+    # Ordered cleaning steps, applied before validation: [{drop_duplicates: {subset: [id]}}, ...]
+    clean: list[Any] = Field(default_factory=list)
     schema_: str | InlineSchema | None = Field(None, alias="schema")
-    on_invalid: Literal["fail", "warn"] = "fail"
+    on_invalid: Literal["fail", "quarantine", "warn"] = "fail"
     split: SplitSpec = SplitSpec()
     target: str
 

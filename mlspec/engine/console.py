@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mlspec.engine.runner import NodeResult, Reporter
@@ -41,7 +42,8 @@ class ConsoleReporter(Reporter):
         )
 
     def stage_log(self, node: str, message: str) -> None:
-        self.console.print(f"{self.prefix}  [dim]{node}: {message}[/]")
+        # Messages carry data values ("[red]" could be a category): never read them as markup.
+        self.console.print(f"{self.prefix}  [dim]{escape(node)}: {escape(message)}[/]")
 
 
 def summary_table(results: list[NodeResult], title: str = "stages") -> Table:

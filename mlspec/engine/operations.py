@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from mlspec import __version__
 from mlspec.config.load import LoadedSpec, attribute_file, compose_spec
 from mlspec.config.locate import SpecSource
+from mlspec.engine.accounting import Accounting, accounting_table, build_accounting
 from mlspec.engine.console import ConsoleReporter, metrics_table, summary_table
 from mlspec.engine.runner import Runner, RunOutcome
 from mlspec.engine.walk import NodeStatus, preflight, walk_plan
@@ -149,6 +150,9 @@ def execute_run(
     except BaseException as exc:
         tracker.finish_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    accounting = _row_accounting(outcome, runner)
+    if accounting is not None:
+        tracker.log_accounting(run_id, [asdict(r) for r in accounting.rows])
     metrics = None
     ref = outcome.artifacts.get(("evaluate", "metrics"))
     if ref is not None:
@@ -162,6 +166,8 @@ def execute_run(
     hits = sum(r.status == "hit" for r in outcome.results)
     label = f"job #{job_num} " if job_num is not None else ""
     console.print(summary_table(outcome.results, title=f"{label}stages"))
+    if accounting is not None and accounting.rows:
+        console.print(accounting_table(accounting, label))
     if metrics:
         console.print(metrics_table(metrics, label))
     total = sum(r.duration_s for r in outcome.results)
@@ -175,6 +181,14 @@ def execute_run(
         )
     )
     return RunResult(run_id, outcome, metrics, objective_name, objective)
+
+
+def _row_accounting(outcome: RunOutcome, runner: Runner) -> Accounting | None:
+    def json_output(node: str, name: str) -> Any:
+        ref = outcome.artifacts.get((node, name))
+        return runner.load_output(ref) if ref is not None else None
+
+    return build_accounting(json_output("clean", "accounting"), json_output("validate", "report"))
 
 
 def _objective(plan: Plan, metrics: dict[str, Any] | None) -> tuple[str | None, float | None]:

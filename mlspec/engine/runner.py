@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,6 +72,12 @@ class Runner:
         self.reporter = reporter or Reporter()
         self.clock = clock
         self._cache: dict[str, Any] = {}  # digest -> decoded object, within this run
+        # Decoded objects are dropped as soon as no later node reads them: a run holds only the
+        # frames still needed, not every intermediate table.
+        self._consumers = Counter(
+            (ref.node, ref.output) for n in plan.nodes for ref in n.inputs.values()
+        )
+        self._pending: Counter[str] = Counter()  # digest -> reads still to come
 
     def execute(self) -> RunOutcome:
         outcome = RunOutcome(self.run_id)
@@ -79,7 +86,17 @@ class Runner:
             outcome.results.append(result)
             for name, ref in result.outputs.items():
                 outcome.artifacts[(node.name, name)] = ref
+                self._pending[ref.digest] += self._consumers[(node.name, name)]
+                self._evict_if_unused(ref.digest)
+            for source in node.inputs.values():
+                digest = outcome.artifacts[(source.node, source.output)].digest
+                self._pending[digest] -= 1
+                self._evict_if_unused(digest)
         return outcome
+
+    def _evict_if_unused(self, digest: str) -> None:
+        if self._pending[digest] <= 0:
+            self._cache.pop(digest, None)
 
     def _execute_node(
         self, node: StageNode, artifacts: dict[tuple[str, str], ArtifactRef]
@@ -89,14 +106,14 @@ class Runner:
         key = cache_key(preimage)
         started = time.time()
         t0 = self.clock()
-        if node.stage_cls.deterministic:
+        if node.stage_cls.is_deterministic(node.params):
             record = self.store.get_action(key)
             if record is not None:
                 return self._finish(node, key, "hit", t0, started, record.outputs, preimage)
         self.reporter.stage_started(node)
         with self.store.lock(key):
             waited = False
-            if node.stage_cls.deterministic:
+            if node.stage_cls.is_deterministic(node.params):
                 record = self.store.get_action(key)
                 if record is not None:  # another job computed it while we waited for the lock
                     return self._finish(
@@ -124,9 +141,8 @@ class Runner:
         artifacts: dict[tuple[str, str], ArtifactRef],
         t0: float,
     ) -> dict[str, ArtifactRef]:
-        inputs = {
-            name: self._load(artifacts[(ref.node, ref.output)]) for name, ref in node.inputs.items()
-        }
+        input_refs = {name: artifacts[(ref.node, ref.output)] for name, ref in node.inputs.items()}
+        inputs = {name: self._load(ref) for name, ref in input_refs.items()}
         ctx = StageContext(
             node=node.name,
             run_id=self.run_id,
@@ -162,8 +178,19 @@ class Runner:
             )
         saved: dict[str, ArtifactRef] = {}
         for name, codec in expected.items():
-            ref = self.store.save(produced[name], codec)
-            self._cache[ref.digest] = produced[name]
+            value = produced[name]
+            # An input passed through untouched (validate on clean data, a no-op clean) is the
+            # same artifact: reuse its digest instead of encoding and hashing it again.
+            same = next(
+                (
+                    input_refs[i]
+                    for i, obj in inputs.items()
+                    if obj is value and input_refs[i].codec == codec
+                ),
+                None,
+            )
+            ref = same if same is not None else self.store.save(value, codec)
+            self._cache[ref.digest] = value
             saved[name] = ref
         return saved
 

@@ -87,12 +87,12 @@ def walk_plan(plan: Plan, store: Store, tracker: Tracker) -> list[NodeStatus]:
             continue
         key = cache_key(preimage)
         record = store.get_action(key) if store.exists() else None
-        if record is not None and node.stage_cls.deterministic:
+        if record is not None and node.stage_cls.is_deterministic(node.params):
             statuses.append(NodeStatus(node.name, "hit", key, "cached", preimage, record))
             for out, art in record.outputs.items():
                 known[(node.name, out)] = art
             continue
-        if not node.stage_cls.deterministic:
+        if not node.stage_cls.is_deterministic(node.params):
             reason = "not deterministic: always runs"
         else:
             last = tracker.last_execution(plan.spec_name, node.name)

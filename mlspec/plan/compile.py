@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -20,40 +19,53 @@ from mlspec.stages.registry import StageRegistry
 DEFAULT_OBJECTIVE = {"classification": "roc_auc", "regression": "rmse"}
 
 
+BUILTIN_NODES = ("load", "clean", "validate", "split", "profile", "features", "train", "evaluate")
+
+
 def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Plan:
     builder = _Builder(registry, project_root)
     data = spec.data
-    builder.add("load", "load", data.source.model_dump(), {}, ("data", "source"))
     target, seed, task = ("data", "target"), ("seed",), ("task",)
-    schema: dict[str, Any] = {}
-    if isinstance(data.schema_, str):
-        schema = {"schema_file": data.schema_}
-    elif data.schema_ is not None:
-        schema = {
-            "columns": {k: v.model_dump() for k, v in data.schema_.columns.items()},
-            "strict": data.schema_.strict,
-        }
-    builder.add(
-        "validate",
-        "validate",
-        {**schema, "on_invalid": data.on_invalid, "target": data.target},
-        {"data": InputRef("load", "data")},
-        ("data", "schema"),
-        locs={
-            "schema_file": ("data", "schema"),
-            "on_invalid": ("data", "on_invalid"),
-            "target": target,
-        },
-    )
-    tail = _insert_custom_stages(builder, spec)
+    chain = _data_chain(builder, spec)
+    customs = {c.name: (i, c) for i, c in enumerate(spec.stages)}
+    for pos, name in enumerate(chain):
+        upstream = {"data": InputRef(chain[pos - 1], "data")} if pos else {}
+        if name == "load":
+            builder.add("load", "load", data.source.model_dump(), {}, ("data", "source"))
+        elif name == "clean":
+            builder.add(
+                "clean",
+                "clean",
+                {"steps": list(data.clean)},
+                upstream,
+                ("data", "clean"),
+                locs={"steps": ("data", "clean")},
+            )
+        elif name == "validate":
+            builder.add(
+                "validate",
+                "validate",
+                {**_schema_params(spec), "on_invalid": data.on_invalid, "target": data.target},
+                upstream,
+                ("data", "schema"),
+                locs={
+                    "schema_file": ("data", "schema"),
+                    "on_invalid": ("data", "on_invalid"),
+                    "target": target,
+                },
+            )
+        else:
+            _add_custom(builder, name, *customs[name], upstream)
     builder.add(
         "split",
         "split",
         {**data.split.model_dump(), "target": data.target, "seed": spec.seed},
-        {"data": InputRef(tail, "data")},
+        {"data": InputRef(chain[-1], "data")},
         ("data", "split"),
         locs={"target": target, "seed": seed},
     )
+    splits = {part: InputRef("split", part) for part in ("train", "valid", "test")}
+    builder.add("profile", "profile", {"target": data.target}, splits, ("data",))
     features: dict[str, Any] = {"drop": list(spec.features.drop), "target": data.target}
     for group in ("numeric", "categorical"):
         value = getattr(spec.features, group)
@@ -97,12 +109,26 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
     return Plan(spec_name=spec.name, nodes=tuple(builder.nodes), objective=objective)
 
 
-def _insert_custom_stages(builder: _Builder, spec: Spec) -> str:
-    """Insert plugin stages into the data chain; return the name of the chain's last node."""
-    chain = ["load", "validate"]
-    reserved = {"load", "validate", "split", "features", "train", "evaluate"}
+def _schema_params(spec: Spec) -> dict[str, Any]:
+    schema = spec.data.schema_
+    if isinstance(schema, str):
+        return {"schema_file": schema}
+    if schema is None:
+        return {}
+    return {
+        "columns": {k: v.model_dump() for k, v in schema.columns.items()},
+        "strict": schema.strict,
+    }
+
+
+def _data_chain(builder: _Builder, spec: Spec) -> list[str]:
+    """Order of the nodes that turn the source into one clean, valid table: load, clean (when
+    steps are given), validate, and the spec's custom stages placed ``after`` the node they name."""
+    chain = ["load", *(["clean"] if spec.data.clean else []), "validate"]
+    pending = []
+    anchors: dict[str, str] = {}
     for i, custom in enumerate(spec.stages):
-        if custom.name in reserved:
+        if custom.name in BUILTIN_NODES:
             builder.problems.append(
                 Problem(
                     "duplicate_node",
@@ -111,18 +137,11 @@ def _insert_custom_stages(builder: _Builder, spec: Spec) -> str:
                     fix=f"give the node another name and set 'uses: {custom.stage_name}'",
                 )
             )
-    pending = [(i, c) for i, c in enumerate(spec.stages) if c.name not in reserved]
-    placed: list[tuple[int, Any]] = []
+        else:
+            pending.append((i, custom))
     while pending:
-        progressed = False
-        for item in list(pending):
-            i, custom = item
-            if custom.after in chain:
-                chain.insert(chain.index(custom.after) + 1, custom.name)
-                placed.append(item)
-                pending.remove(item)
-                progressed = True
-        if not progressed:
+        placeable = [(i, c) for i, c in pending if c.after in chain]
+        if not placeable:
             for i, custom in pending:
                 builder.problems.append(
                     Problem(
@@ -133,60 +152,37 @@ def _insert_custom_stages(builder: _Builder, spec: Spec) -> str:
                     )
                 )
             break
-    # Re-wire: every custom node reads the frame of the node before it in the chain.
-    by_name = dict((c.name, (i, c)) for i, c in placed)
-    for pos, name in enumerate(chain):
-        if name not in by_name:
-            continue
-        i, custom = by_name[name]
-        cls = builder.resolve_stage(custom.stage_name, ("stages", i, "uses"))
-        if cls is None:
-            continue
-        if tuple(cls.inputs) != ("data",) or cls.outputs.get("data") != "frame":
-            builder.problems.append(
-                Problem(
-                    "incompatible_stage",
-                    f"stage '{custom.stage_name}' cannot sit in the data chain: it must take one"
-                    f" input 'data' and give a 'data' frame (it takes {list(cls.inputs)},"
-                    f" gives {dict(cls.outputs)})",
-                    ("stages", i, "uses"),
-                    fix="use a stage that transforms a table into a table",
-                )
-            )
-            continue
-        builder.add(
-            name,
-            custom.stage_name,
-            dict(custom.params),
-            {"data": InputRef(chain[pos - 1], "data")},
-            ("stages", i, "params"),
-            cls=cls,
-        )
-    _rewire_validate(builder, chain)
-    return chain[-1]
+        for item in placeable:
+            anchor = item[1].after
+            pos = chain.index(anchor) + 1
+            while pos < len(chain) and anchors.get(chain[pos]) == anchor:
+                pos += 1  # several stages after one anchor keep the spec's order
+            chain.insert(pos, item[1].name)
+            anchors[item[1].name] = anchor
+            pending.remove(item)
+    return chain
 
 
-def _rewire_validate(builder: _Builder, chain: list[str]) -> None:
-    idx = chain.index("validate")
-    if idx == 1:
+def _add_custom(
+    builder: _Builder, name: str, i: int, custom: Any, upstream: dict[str, InputRef]
+) -> None:
+    cls = builder.resolve_stage(custom.stage_name, ("stages", i, "uses"))
+    if cls is None:
         return
-    for pos, node in enumerate(builder.nodes):
-        if node.name == "validate":
-            builder.nodes[pos] = _with_inputs(node, {"data": InputRef(chain[idx - 1], "data")})
-    # validate must come after whatever it reads: move it to the end of the nodes so far.
-    builder.nodes.sort(key=lambda n: chain.index(n.name) if n.name in chain else len(chain))
-
-
-def _with_inputs(node: StageNode, inputs: dict[str, InputRef]) -> StageNode:
-    return StageNode(
-        node.name,
-        node.stage_cls,
-        node.params,
-        inputs,
-        node.spec_loc,
-        node.static_preimage,
-        node.external_files,
-        node.param_locs,
+    if tuple(cls.inputs) != ("data",) or cls.outputs.get("data") != "frame":
+        builder.problems.append(
+            Problem(
+                "incompatible_stage",
+                f"stage '{custom.stage_name}' cannot sit in the data chain: it must take one"
+                f" input 'data' and give a 'data' frame (it takes {list(cls.inputs)},"
+                f" gives {dict(cls.outputs)})",
+                ("stages", i, "uses"),
+                fix="use a stage that transforms a table into a table",
+            )
+        )
+        return
+    builder.add(
+        name, custom.stage_name, dict(custom.params), upstream, ("stages", i, "params"), cls=cls
     )
 
 
@@ -261,7 +257,7 @@ class _Builder:
 
 
 def static_preimage(cls: type[Stage], params: StageParams) -> dict[str, Any]:
-    modules = [importlib.import_module(m) for m in cls.code_dependencies]
+    modules = cls.code_objects(params)
     dumped = params.model_dump(mode="python", by_alias=True)
     canonical_json(dumped)  # fail early on an unfingerprintable param
     return {

@@ -12,6 +12,7 @@ import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -68,6 +69,18 @@ class Stage(abc.ABC):
     def libraries_for(cls, params: StageParams) -> tuple[str, ...]:
         """Distributions whose versions matter for these params (e.g. the estimator's package)."""
         return cls.libraries
+
+    @classmethod
+    def is_deterministic(cls, params: StageParams) -> bool:
+        """Whether these params make the stage cacheable (default: the class attribute)."""
+        return cls.deterministic
+
+    @classmethod
+    def code_objects(cls, params: StageParams) -> tuple[type | ModuleType, ...]:
+        """Classes/modules whose code enters the fingerprint besides the stage's own module."""
+        import importlib
+
+        return tuple(importlib.import_module(m) for m in cls.code_dependencies)
 
     @classmethod
     def external_files(cls, params: StageParams, project_root: Path) -> dict[str, Path]:

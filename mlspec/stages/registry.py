@@ -1,8 +1,9 @@
-"""Discovery of stage plugins through the ``mlspec.stages`` entry-point group.
+"""Discovery of plugins through entry-point groups: one registry class, one group per kind.
 
-Only entry-point *metadata* is read up front; a stage's module is imported the first time a plan
-needs it. A plugin that fails to import is reported and skipped — it can only fail runs that use
-it. Two distributions registering one name is an error that names both.
+Kinds: stages (``mlspec.stages``), data loaders (``mlspec.loaders``) and cleaning steps
+(``mlspec.cleaners``). Only entry-point *metadata* is read up front; a plugin's module is imported
+the first time a plan needs it. A plugin that fails to import is reported and skipped — it can
+only fail runs that use it. Two distributions registering one name is an error that names both.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import traceback
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from mlspec.errors import PluginError, Problem, choices_hint
 from mlspec.stages.api import Stage, validate_stage_class
 
 STAGES_GROUP = "mlspec.stages"
+LOADERS_GROUP = "mlspec.loaders"
+CLEANERS_GROUP = "mlspec.cleaners"
 
 
 @dataclass(frozen=True)
@@ -30,12 +34,17 @@ class PluginEntry:
         return cls(ep.name, ep.value, dist.name if dist is not None else "<unknown distribution>")
 
 
-class StageRegistry:
-    def __init__(self, group: str = STAGES_GROUP):
-        self.group = group
+class PluginRegistry:
+    """Plugins of one kind. Subclasses set the kind's words and its contract check."""
+
+    kind = "plugin"  # used in messages ("no loader named ...") and error codes ("unknown_loader")
+    default_group = ""
+
+    def __init__(self, group: str | None = None):
+        self.group = group or self.default_group
         by_name: dict[str, list[PluginEntry]] = {}
         seen: set[tuple[str, str, str]] = set()
-        for ep in entry_points(group=group):
+        for ep in entry_points(group=self.group):
             entry = PluginEntry.from_entry_point(ep)
             ident = (entry.name, entry.value, entry.distribution)
             if ident in seen:  # the same distribution visible twice on sys.path
@@ -43,7 +52,7 @@ class StageRegistry:
             seen.add(ident)
             by_name.setdefault(entry.name, []).append(entry)
         self._entries = by_name
-        self._loaded: dict[str, type[Stage]] = {}
+        self._loaded: dict[str, Any] = {}
         self.broken: dict[str, str] = {}
 
     def names(self) -> list[str]:
@@ -55,16 +64,20 @@ class StageRegistry:
     def __contains__(self, name: str) -> bool:
         return name in self._entries
 
-    def get(self, name: str) -> type[Stage]:
-        """The stage class registered as ``name``; loads its module on first use."""
+    def validate(self, cls: Any, name: str) -> list[str]:
+        """Why ``cls`` breaks this kind's contract (empty when it does not)."""
+        return []
+
+    def get(self, name: str) -> Any:
+        """The class registered as ``name``; loads its module on first use."""
         if name in self._loaded:
             return self._loaded[name]
         entries = self._entries.get(name)
         if not entries:
             raise PluginError(
                 Problem(
-                    code="unknown_stage",
-                    message=f"no stage named '{name}' is installed",
+                    code=f"unknown_{self.kind.replace(' ', '_')}",
+                    message=f"no {self.kind} named '{name}' is installed",
                     fix=choices_hint(name, self._entries),
                 )
             )
@@ -72,8 +85,8 @@ class StageRegistry:
             listing = " and ".join(f"'{e.distribution}' ({e.value})" for e in entries)
             raise PluginError(
                 Problem(
-                    code="duplicate_stage",
-                    message=f"stage name '{name}' is registered by {listing}",
+                    code=f"duplicate_{self.kind.replace(' ', '_')}",
+                    message=f"{self.kind} name '{name}' is registered by {listing}",
                     fix="uninstall one of these packages, or rename the entry point in one of them",
                 )
             )
@@ -87,22 +100,20 @@ class StageRegistry:
                 Problem(
                     code="broken_plugin",
                     message=(
-                        f"stage '{name}' from package '{entry.distribution}' failed to load"
+                        f"{self.kind} '{name}' from package '{entry.distribution}' failed to load"
                         f" ({entry.value}): {detail}"
                     ),
                     fix=f"fix or reinstall '{entry.distribution}'",
                 )
             ) from exc
-        problems = validate_stage_class(cls)
-        if not problems and cls.name != name:
-            problems.append(f"its class says name '{cls.name}' but it is registered as '{name}'")
+        problems = self.validate(cls, name)
         if problems:
             self.broken[name] = "; ".join(problems)
             raise PluginError(
                 Problem(
                     code="invalid_plugin",
-                    message=f"stage '{name}' from package '{entry.distribution}' breaks the stage"
-                    f" contract: {'; '.join(problems)}",
+                    message=f"{self.kind} '{name}' from package '{entry.distribution}' breaks"
+                    f" the {self.kind} contract: {'; '.join(problems)}",
                     fix=f"fix '{entry.value}' in '{entry.distribution}'",
                 )
             )
@@ -119,6 +130,21 @@ class StageRegistry:
             except PluginError as exc:
                 status[name] = exc.problems[0].message
         return status
+
+
+class StageRegistry(PluginRegistry):
+    kind = "stage"
+    default_group = STAGES_GROUP
+
+    def validate(self, cls: Any, name: str) -> list[str]:
+        problems = validate_stage_class(cls)
+        if not problems and cls.name != name:
+            problems.append(f"its class says name '{cls.name}' but it is registered as '{name}'")
+        return problems
+
+    def get(self, name: str) -> type[Stage]:
+        cls: type[Stage] = super().get(name)
+        return cls
 
 
 @lru_cache(maxsize=1)

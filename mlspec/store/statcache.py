@@ -15,6 +15,7 @@ from pathlib import Path
 from mlspec.hashing import digest_file
 
 RACY_WINDOW_NS = 2_000_000_000
+_MEMO: dict[tuple[str, int, int, int], str] = {}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat_cache (
@@ -49,11 +50,18 @@ class StatCache:
                 ).fetchone()
             if row is not None and tuple(row[:3]) == sig:
                 return str(row[3])
-        digest = digest_file(path)
         # "Racy clean" (as git calls it): a file modified within the filesystem's timestamp
         # granularity of being hashed could change again without changing its stat signature.
-        # Such entries are not cached; the next run hashes the file again.
+        # Such digests are neither cached nor memoised; the next look hashes the file again.
         racy = time.time_ns() - st.st_mtime_ns <= RACY_WINDOW_NS
+        memo_key = (key, *sig)
+        # Within one process (pre-flight before the store exists, then the run) a file is read
+        # once; the memo never replaces the persistent cache, it only saves the re-read.
+        digest = _MEMO.get(memo_key) if not racy else None
+        if digest is None:
+            digest = digest_file(path)
+        if not racy:
+            _MEMO[memo_key] = digest
         if use_db and not self.read_only and not racy:
             with self._connect() as conn:
                 conn.execute(

@@ -57,6 +57,10 @@ CREATE INDEX IF NOT EXISTS stage_runs_by_node ON stage_runs (spec_name, node, id
 CREATE TABLE IF NOT EXISTS params (
     run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key)
 );
+CREATE TABLE IF NOT EXISTS row_accounting (
+    run_id TEXT NOT NULL, position INTEGER NOT NULL, step TEXT NOT NULL, rows_in INTEGER,
+    rows_out INTEGER, removed INTEGER, changed INTEGER, PRIMARY KEY (run_id, position)
+);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL, split TEXT NOT NULL, name TEXT NOT NULL, value REAL,
     PRIMARY KEY (run_id, split, name)
@@ -207,6 +211,26 @@ class Tracker:
         ]
         with self._conn() as conn:
             conn.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?)", rows)
+
+    def log_accounting(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        values = [
+            (run_id, i, r["step"], r["rows_in"], r["rows_out"], r["removed"], r["changed"])
+            for i, r in enumerate(rows)
+        ]
+        with self._conn() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO row_accounting VALUES (?, ?, ?, ?, ?, ?, ?)", values
+            )
+
+    def accounting(self, run_id: str) -> list[dict[str, Any]]:
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT step, rows_in, rows_out, removed, changed FROM row_accounting"
+                " WHERE run_id = ? ORDER BY position",
+                (run_id,),
+            ).fetchall()
+        keys = ("step", "rows_in", "rows_out", "removed", "changed")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def finish_run(
         self,

@@ -25,7 +25,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "plugins" / "fixtures"
-STAGES = ("load", "validate", "split", "features", "train", "evaluate")
+STAGES = ("load", "validate", "split", "profile", "features", "train", "evaluate")
 # Small models everywhere: the tests are about caching and the CLI, not about accuracy.
 FAST = ("model.n_estimators=20",)
 DEFAULT_TIMEOUT = 300

@@ -25,7 +25,7 @@ from e2e_helpers import (
     statuses,
 )
 
-SLEEPY_STAGES = ("load", "validate", "sleepy", "split", "features", "train", "evaluate")
+SLEEPY_STAGES = ("load", "validate", "sleepy", "split", "profile", "features", "train", "evaluate")
 STARTUP_TIMEOUT = 180  # seconds to wait for the sleepy stage to start; not a speed assertion
 
 
@@ -110,6 +110,7 @@ def test_sigkill_mid_stage_then_rerun_resumes_and_store_verifies(project: Path, 
         "validate": "hit",
         "sleepy": "miss",
         "split": "miss",
+        "profile": "miss",
         "features": "miss",
         "train": "miss",
         "evaluate": "miss",

@@ -19,7 +19,7 @@ from e2e_helpers import (
     statuses,
 )
 
-SCALED_STAGES = ("load", "validate", "scale", "split", "features", "train", "evaluate")
+SCALED_STAGES = ("load", "validate", "scale", "split", "profile", "features", "train", "evaluate")
 
 
 def _scale_plugin(root: Path) -> tuple[dict[str, str], Path]:
@@ -45,19 +45,22 @@ def _scale_plugin(root: Path) -> tuple[dict[str, str], Path]:
     return {"PYTHONPATH": str(site)}, module
 
 
-def test_plugins_lists_the_builtin_stages(mlspec) -> None:
+def test_plugins_lists_the_builtin_plugins_of_every_kind(mlspec) -> None:
     result = ok(mlspec("plugins"))
     rows = {
-        cells[0]: cells
+        (cells[0].split(" (")[0], cells[1]): cells[2:]
         for line in result.stdout.splitlines()
-        if (cells := [c.strip() for c in line.strip("│ ").split("│")]) and len(cells) == 4
+        if (cells := [c.strip() for c in line.strip("│ ").split("│")]) and len(cells) == 5
     }
-    for name in STAGES:
-        assert name in rows, show(result)
-        _, package, target, status = rows[name]
-        assert package == "mlspec", rows[name]
-        assert target.startswith("mlspec.stages.builtin."), rows[name]
-        assert status == "ok", rows[name]
+    expected = [("stage", name) for name in (*STAGES, "clean")]
+    expected += [("loader", k) for k in ("sklearn", "csv", "parquet", "jsonl", "sql", "callable")]
+    expected += [("cleaning step", k) for k in ("drop_duplicates", "dropna", "filter", "cast")]
+    for kind_name in expected:
+        assert kind_name in rows, show(result)
+        package, target, status = rows[kind_name]
+        assert package == "mlspec", rows[kind_name]
+        assert target.startswith("mlspec.stages."), rows[kind_name]
+        assert status == "ok", rows[kind_name]
 
 
 @pytest.mark.slow
@@ -89,6 +92,7 @@ def test_editing_plugin_code_invalidates_the_stage_and_its_dependants(
         "validate": "hit",
         "scale": "miss",
         "split": "miss",
+        "profile": "miss",
         "features": "miss",
         "train": "miss",
         "evaluate": "miss",

@@ -33,13 +33,16 @@ def _check_sweep(root: Path, stdout: str) -> None:
         "load": 1,
         "validate": 1,
         "split": 1,
+        "profile": 1,
         "features": 1,
         "train": 3,
         "evaluate": 3,
     }, misses
     # Every job saw the same data stages (same keys), and its own train key.
     keys = {node: {r["key"] for r in rows if r["node"] == node} for node in STAGES}
-    assert all(len(keys[n]) == 1 for n in ("load", "validate", "split", "features")), keys
+    assert all(len(keys[n]) == 1 for n in ("load", "validate", "split", "profile", "features")), (
+        keys
+    )
     assert len(keys["train"]) == 3, keys
 
 

@@ -76,7 +76,16 @@ def test_installed_plugin_is_discovered_and_runs_in_the_data_chain(
     assert "kept 284 of 569 rows" in out.stdout
     with sqlite3.connect(tmp_path / ".mlspec" / "mlspec.db") as db:
         nodes = [r[0] for r in db.execute("SELECT node FROM stage_runs ORDER BY id")]
-    assert nodes == ["load", "sample", "validate", "split", "features", "train", "evaluate"]
+    assert nodes == [
+        "load",
+        "sample",
+        "validate",
+        "split",
+        "profile",
+        "features",
+        "train",
+        "evaluate",
+    ]
 
     # Without the plugin on the path, the same spec is a clear spec error, not a crash.
     bare = {k: v for k, v in env.items() if k != "PYTHONPATH"}

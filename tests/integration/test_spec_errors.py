@@ -458,7 +458,7 @@ CASES = [
         "command-line override 'data.nosuch=1'",
         "data.nosuch",
         "cannot override 'data.nosuch'",
-        "keys there: on_invalid, schema, source, split, target",
+        "keys there: clean, on_invalid, schema, source, split, target",
     ),
     Case(
         "override-of-a-defaulted-key-needs-plus",

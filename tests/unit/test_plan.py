@@ -15,7 +15,7 @@ from mlspec.plan.keys import environment_fingerprint, explain_change, full_preim
 from mlspec.stages.api import Stage, StageContext, StageParams
 from mlspec.stages.registry import PluginEntry, StageRegistry
 
-ORDER = ["load", "validate", "split", "features", "train", "evaluate"]
+ORDER = ["load", "validate", "split", "profile", "features", "train", "evaluate"]
 
 
 def _spec_dict(**overrides: Any) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def test_topological_order(compile_):
 
 def test_plan_helpers(compile_):
     plan = compile_(_spec())
-    assert plan.downstream_of("split") == {"features", "train", "evaluate"}
+    assert plan.downstream_of("split") == {"profile", "features", "train", "evaluate"}
     assert plan.downstream_of("evaluate") == set()
     assert plan.downstream_of("load") == set(ORDER) - {"load"}
     assert plan.node("train").stage_id == "train@1"
@@ -151,8 +151,9 @@ def test_no_external_files_for_sklearn_source(compile_):
 def test_csv_source_has_external_file(compile_, tmp_path):
     plan = compile_(_spec(data__source={"kind": "csv", "path": "data/x.csv"}))
     files = plan.node("load").external_files
-    assert list(files) == ["source"]
-    assert files["source"].name == "x.csv"
+    # Named by their path relative to the project root: renaming the file changes the key.
+    assert list(files) == ["data/x.csv"]
+    assert files["data/x.csv"].name == "x.csv"
 
 
 # -- static preimages ----------------------------------------------------------------------------
@@ -201,7 +202,7 @@ def test_objective_does_not_change_any_key(compile_):
 def test_target_changes_every_stage_that_reads_it(compile_):
     a = compile_(_spec())
     b = compile_(_spec(data__target="label"))
-    assert _changed_nodes(a, b) == {"validate", "split", "features", "train", "evaluate"}
+    assert _changed_nodes(a, b) == {"validate", "split", "profile", "features", "train", "evaluate"}
 
 
 def test_source_change_changes_only_load(compile_):
@@ -447,6 +448,7 @@ def test_custom_stage_after_validate(compile_, plugin_registry):
         "validate",
         "dedupe",
         "split",
+        "profile",
         "features",
         "train",
         "evaluate",
@@ -492,12 +494,8 @@ def test_custom_stage_params_are_validated(compile_, plugin_registry):
 
 @pytest.mark.parametrize("name", ["load", "validate", "split", "train"])
 def test_custom_stage_name_clashing_with_builtin_node(compile_, plugin_registry, name):
-    """A custom node named like a built-in node must be refused.
-
-    BUG (mlspec/plan/compile.py, _insert_custom_stages): nothing checks this, so the plan gets two
-    nodes with one name; with name 'split' the built-in split reads 'split.data' (itself), with
-    'load' the data chain bypasses validate.
-    """
+    """A custom node named like a built-in node is refused (two nodes with one name would make
+    artifacts, records and plan reasons ambiguous)."""
     with pytest.raises(SpecError) as info:
         compile_(_with_stages({"name": name, "uses": "dedupe"}), plugin_registry)
     assert info.value.problems[0].loc[:2] == ("stages", 0)
@@ -569,3 +567,22 @@ def test_compile_performs_no_store_io(compile_, tmp_path, plugin_registry):
     compile_(_with_stages({"name": "dedupe"}), plugin_registry)
     compile_(_spec(data__source={"kind": "csv", "path": "missing.csv"}))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_clean_node_sits_between_load_and_validate(compile_):
+    d = _spec_dict()
+    d["data"]["clean"] = [{"drop_duplicates": {"subset": ["a"]}}]
+    plan = compile_(d)
+    names = [n.name for n in plan.nodes]
+    assert names[:3] == ["load", "clean", "validate"]
+    assert plan.node("clean").inputs == {"data": InputRef("load", "data")}
+    assert plan.node("validate").inputs == {"data": InputRef("clean", "data")}
+
+
+def test_several_custom_stages_after_one_anchor_keep_spec_order(compile_, plugin_registry):
+    plan = compile_(
+        _with_stages({"name": "a", "uses": "dedupe"}, {"name": "b", "uses": "dedupe"}),
+        plugin_registry,
+    )
+    names = [n.name for n in plan.nodes]
+    assert names.index("validate") < names.index("a") < names.index("b") < names.index("split")

@@ -77,7 +77,7 @@ class FeaturesStage(Stage):
 
         train = inputs["train"]
         if params.target not in train.columns:
-            raise DataError(
+            raise SpecError(
                 Problem(
                     code="missing_column",
                     message=f"target column '{params.target}' is not in the training split",
@@ -190,8 +190,9 @@ def _resolve_columns(params: FeaturesParams, X: Any) -> tuple[list[str], list[st
     return numeric, categorical
 
 
-def _missing(columns: list[str], loc: tuple[str, ...], present: list[str]) -> DataError:
-    return DataError(
+def _missing(columns: list[str], loc: tuple[str, ...], present: list[str]) -> SpecError:
+    """A column the spec names but the data lacks: the spec is what to fix (exit 2)."""
+    return SpecError(
         Problem(
             code="missing_column",
             message="column(s) "

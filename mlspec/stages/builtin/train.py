@@ -47,8 +47,7 @@ class TrainStage(Stage):
     def libraries_for(cls, params: TrainParams) -> tuple[str, ...]:  # type: ignore[override]
         """The stage's libraries plus the estimator's own distribution (e.g. lightgbm)."""
         top = str(params.model["_target_"]).split(".", 1)[0]
-        dists = _distributions().get(top, ())
-        return tuple(dict.fromkeys((*cls.libraries, *dists)))
+        return tuple(dict.fromkeys((*cls.libraries, *_distributions_of(top))))
 
     @classmethod
     def check(cls, params: TrainParams, project_root: Path) -> list[Problem]:  # type: ignore[override]
@@ -82,7 +81,7 @@ class TrainStage(Stage):
         task = _task(params, est)
         train = inputs["train"]
         if params.target not in train.columns:
-            raise DataError(
+            raise SpecError(
                 Problem(
                     code="missing_column",
                     message=f"target column '{params.target}' is not in the training split",
@@ -148,6 +147,24 @@ def _task(params: TrainParams, est: Any) -> str:
             )
         )
     return params.task
+
+
+# Import names whose distribution is named differently; anything else is looked up directly
+# (cheap), and only an unknown name pays for the scan of every installed distribution.
+_DIST_ALIASES = {"sklearn": ("scikit-learn",)}
+
+
+@functools.lru_cache(maxsize=64)
+def _distributions_of(top: str) -> tuple[str, ...]:
+    import importlib.metadata
+
+    if top in _DIST_ALIASES:
+        return _DIST_ALIASES[top]
+    try:
+        importlib.metadata.version(top)
+        return (top,)
+    except importlib.metadata.PackageNotFoundError:
+        return tuple(_distributions().get(top, ()))
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,4 +1,13 @@
-"""validate: check the table against a pandera schema (a pandera YAML file or inline columns)."""
+"""validate: check the table against a pandera schema (a pandera YAML file or inline columns).
+
+Validation is lazy and reports every failure: a count and up to five sample values per (column,
+check) in the report, one log line each, and one Problem each when the policy is ``fail``. Under
+``quarantine`` rows failing a row-level check leave the data for the ``quarantine`` output, with
+their original values and a ``_mlspec_reason`` column naming the checks they failed; the rest are
+validated again, so the data output satisfies the schema. Failures no row can be blamed for (a
+missing column, a wrong dtype without coerce) stop the run under every policy but ``warn``.
+Accounting: ``rows_in == rows_valid + rows_quarantined`` (rows_valid: the rows that go on).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +19,10 @@ from pydantic import Field, model_validator
 
 from mlspec.errors import DataError, Problem, SpecError
 from mlspec.stages.api import Stage, StageContext, StageParams
+from mlspec.stages.builtin._quarantine import COLUMN_LEVEL, Outcome, analyse, failure_table
 from mlspec.stages.builtin.load import resolve_path
+
+REASON = "_mlspec_reason"  # the quarantine frame's extra column: every check the row failed
 
 # Inline check names map onto pandera.Check constructors of the same name.
 CHECK_NAMES = (
@@ -56,7 +68,7 @@ class ValidateParams(StageParams):
     schema_file: str | None = None  # a pandera YAML schema (pandera's own io format)
     columns: dict[str, ColumnSchema] | None = None  # inline columns
     strict: bool = False  # reject columns the schema does not name
-    on_invalid: Literal["fail", "warn"] = "fail"
+    on_invalid: Literal["fail", "quarantine", "warn"] = "fail"
     target: str
 
     @model_validator(mode="after")
@@ -71,8 +83,9 @@ class ValidateStage(Stage):
     version = "1"
     Params = ValidateParams
     inputs = ("data",)
-    outputs = {"data": "frame", "report": "json"}
+    outputs = {"data": "frame", "report": "json", "quarantine": "frame"}
     libraries = ("pandas", "pandera")
+    code_dependencies = ("mlspec.stages.builtin._quarantine",)
 
     @classmethod
     def external_files(cls, params: ValidateParams, project_root: Path) -> dict[str, Path]:  # type: ignore[override]
@@ -105,28 +118,60 @@ class ValidateStage(Stage):
                     fix="columns present: " + ", ".join(map(str, df.columns)),
                 )
             )
-        pa = _pandera()
-        from pandera.errors import SchemaErrors
-
-        schema = _build_schema(params, ctx.project_root, pa)
+        schema = _build_schema(params, ctx.project_root, _pandera())
         where = params.schema_file or "data.schema"
-        try:
-            out = schema.validate(df, lazy=True)
-            failures: list[dict[str, Any]] = []
-        except SchemaErrors as err:
-            failures = _failures(err.failure_cases)
-            if params.on_invalid == "fail":
-                raise DataError([_problem(f, where, df) for f in failures]) from None
-            summary = "; ".join(f"{f['column']}: {f['check']} x{f['count']}" for f in failures)
-            ctx.log(f"warning: data does not match the schema ({summary}); passing it through")
-            out = df
+        found = analyse(schema, df)
+        policy = params.on_invalid
+        failing = found.failing_rows
+        if found.failures:
+            _log_failures(ctx, policy, found, len(df))
+        unpinned = {_key(f) for f in found.schema_level}
+        if found.failures and policy == "fail":
+            raise DataError(
+                [_problem(f, where, df, rows=_key(f) not in unpinned) for f in found.failures]
+            )
+        if found.schema_level and policy == "quarantine":
+            raise DataError(
+                [_unquarantinable(f, where, df, schema) for f in found.schema_level]
+                + [_problem(f, where, df) for f in found.failures if _key(f) not in unpinned]
+            )
+        import pandas as pd
+
+        reason = pd.Series(dtype="string", name=REASON)
+        if policy == "quarantine" and failing:
+            reason = pd.Series([found.reasons[p] for p in failing], dtype="string")
+            quarantine = df.iloc[failing].reset_index(drop=True).assign(**{REASON: reason})
+        else:
+            # Nothing is quarantined: the artifact still exists, empty, with the same columns.
+            quarantine = df.iloc[0:0].reset_index(drop=True).assign(**{REASON: reason})
+        # Under warn every row goes on unchanged; otherwise the rows that passed, as validated.
+        out = df if policy == "warn" and found.failures else found.validated
+        if out is not df and _unchanged(out, df):
+            out = df  # the same object lets the runner reuse the input's artifact (no re-encode)
         report = {
             "rows": len(out),
             "columns": int(out.shape[1]),
-            "failures": failures,
-            "valid": not failures,
+            "failures": found.failures,
+            "valid": not found.failures,
+            "on_invalid": policy,
+            "rows_in": len(df),
+            "rows_valid": len(out),
+            "rows_quarantined": len(quarantine),
+            "rows_failing": len(failing),  # under warn these went on with the valid ones
         }
-        return {"data": out.reset_index(drop=True), "report": report}
+        if out is not df:
+            out = out.reset_index(drop=True)
+        return {"data": out, "report": report, "quarantine": quarantine}
+
+
+def _unchanged(out: Any, df: Any) -> bool:
+    """Validation changed nothing (no rows dropped, nothing coerced), index included."""
+    return (
+        len(out) == len(df)
+        and list(out.columns) == list(df.columns)
+        and out.index.equals(df.index)
+        and bool(out.equals(df))
+    )
 
 
 def _params_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -220,44 +265,32 @@ def _column(pa: Any, name: str, col: ColumnSchema) -> Any:
         ) from exc
 
 
-# Frame-level checks report the column name as the failure case, not in the column field.
-_COLUMN_LEVEL = ("column_in_dataframe", "column_in_schema")
+def _n(rows: int) -> str:
+    return f"{rows} row" + ("" if rows == 1 else "s")
 
 
-def _failures(cases: Any) -> list[dict[str, Any]]:
-    """Failure counts and up to 5 sample values per (column, check), in pandera's order."""
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for column, check, value in zip(
-        cases["column"], cases["check"], cases["failure_case"], strict=True
-    ):
-        check = str(check)
-        if check in _COLUMN_LEVEL or _jsonable(column) is None:
-            column, value = (value, None) if check in _COLUMN_LEVEL else ("<frame>", value)
-        entry = groups.setdefault(
-            (str(column), check), {"column": str(column), "check": check, "count": 0, "samples": []}
-        )
-        entry["count"] += 1
-        value = _jsonable(value)
-        if value is not None and len(entry["samples"]) < 5:
-            entry["samples"].append(value)
-    return list(groups.values())
+def _key(failure: dict[str, Any]) -> tuple[str, str]:
+    return failure["column"], failure["check"]
 
 
-def _jsonable(value: Any) -> Any:
-    """A plain JSON value: numpy scalars unwrapped, NaN as null, anything else as text."""
-    import pandas as pd
+def _log_failures(ctx: StageContext, policy: str, found: Outcome, rows_in: int) -> None:
+    """The failures as a table, one ``ctx.log`` line per (column, check) under a headline."""
+    failing = len(found.failing_rows)
+    rows = f"{failing} of {rows_in} rows fail" if failing else "the data fails"
+    checks = f"{len(found.failures)} schema check" + ("" if len(found.failures) == 1 else "s")
+    if policy == "warn":
+        head = f"warning: {rows} {checks}; passing every row through (on_invalid: warn)"
+    elif policy == "quarantine" and not found.schema_level:
+        head = f"{rows} {checks}; quarantined {_n(failing)}, {rows_in - failing} go on"
+    else:
+        head = f"{rows} {checks}"
+    ctx.log(head)
+    for line in failure_table(found.failures):
+        ctx.log(line)
 
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
-    item = getattr(value, "item", None)
-    if callable(item):
-        value = item()
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
-
-def _problem(failure: dict[str, Any], where: str, df: Any) -> Problem:
+def _problem(failure: dict[str, Any], where: str, df: Any, rows: bool = False) -> Problem:
+    """One (column, check); ``rows``: its failing rows could be quarantined instead."""
     column, check, count = failure["column"], failure["check"], failure["count"]
     fix = f"fix the data or relax the schema in {where}"
     actual = str(df[column].dtype) if column in df.columns else None
@@ -271,10 +304,41 @@ def _problem(failure: dict[str, Any], where: str, df: Any) -> Problem:
         # A whole-column dtype mismatch reports the column's dtype as its one failure case.
         message = f"dtype is {failure['samples'][0]} but the schema expects {check[6:-1]}"
         fix = f"convert the column (coerce: true, or data.source.dtypes) or change {where}"
+    elif _crashed(failure):
+        message = f"check '{check}' could not run on the column: {failure['samples'][0]}"
+        fix = f"give the column a dtype with coerce: true in {where}, or fix its values"
     else:
         samples = ", ".join(str(v) for v in failure["samples"])
-        rows = "row" if count == 1 else "rows"
-        message = f"check '{check}' failed for {count} {rows}" + (
+        message = f"check '{check}' failed for {_n(count)}" + (
             f" (samples: {samples})" if samples else ""
         )
+        if rows:
+            fix += "; or set data.on_invalid: quarantine to set the failing rows aside"
     return Problem(code="schema_check", message=message, loc=(column,), fix=fix)
+
+
+def _crashed(failure: dict[str, Any]) -> bool:
+    """A check that raised (e.g. comparing strings with a number) reports the exception."""
+    import re
+
+    samples = failure["samples"]
+    return len(samples) == 1 and bool(re.match(r"[A-Za-z]*(Error|Exception)\(", str(samples[0])))
+
+
+def _unquarantinable(failure: dict[str, Any], where: str, df: Any, schema: Any) -> Problem:
+    """A schema-level failure under on_invalid: quarantine: no rows to set aside, so it is fatal."""
+    base = _problem(failure, where, df)
+    column, check = failure["column"], failure["check"]
+    message = base.message + " - this cannot be quarantined: it is not about particular rows"
+    if check in COLUMN_LEVEL:
+        fix = base.fix
+    elif column in df.columns and (check.startswith("dtype(") or _crashed(failure)):
+        wanted = getattr(schema.columns.get(column), "dtype", None)
+        fix = (
+            f"add coerce: true to column '{column}' in {where}, so values that do not convert"
+            f" to {wanted or 'its dtype'} become row-level failures and are quarantined;"
+            " or convert the column before validation (data.source.dtypes)"
+        )
+    else:
+        fix = f"{base.fix} (only checks that fail for particular rows can be quarantined)"
+    return Problem(code="schema_check", message=message, loc=base.loc, fix=fix)

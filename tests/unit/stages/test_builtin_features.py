@@ -104,7 +104,7 @@ def test_clashing_names_get_group_prefixes():
 
 
 def test_named_columns_missing_from_train(train):
-    with pytest.raises(DataError) as err:
+    with pytest.raises(SpecError) as err:
         _run(train, numeric={"columns": ["age", "hieght", "wieght"]})
     problem = err.value.problems[0]
     assert problem.loc == ("features", "numeric", "columns")
@@ -113,12 +113,12 @@ def test_named_columns_missing_from_train(train):
 
 
 def test_dropped_column_missing(train):
-    with pytest.raises(DataError, match="'nope'"):
+    with pytest.raises(SpecError, match="'nope'"):
         _run(train, drop=["nope"])
 
 
 def test_target_missing(train):
-    with pytest.raises(DataError, match="'label'"):
+    with pytest.raises(SpecError, match="'label'"):
         _run(train, target="label")
 
 

@@ -66,8 +66,9 @@ def test_parquet_with_dtypes_and_dates(tmp_path):
 
 
 def test_external_files_names_the_source(tmp_path):
+    # Keyed by the path relative to the project root (was "source"): a renamed file changes the key.
     params = LoadParams(kind="csv", path="d.csv")
-    assert LoadStage.external_files(params, tmp_path) == {"source": tmp_path / "d.csv"}
+    assert LoadStage.external_files(params, tmp_path) == {"d.csv": tmp_path / "d.csv"}
     assert LoadStage.external_files(LoadParams(kind="sklearn", name="iris"), tmp_path) == {}
 
 
@@ -81,7 +82,8 @@ def test_missing_file_is_a_spec_error_naming_the_path(tmp_path):
 
 
 def test_unknown_column_lists_the_available_ones(tmp_path):
-    with pytest.raises(DataError) as err:
+    # A column the spec names but the data lacks is now a spec error (exit 2), not a data error.
+    with pytest.raises(SpecError) as err:
         _run(tmp_path, kind="sklearn", name="iris", columns=["target", "petal_size"])
     problem = err.value.problems[0]
     assert problem.code == "missing_column"
@@ -91,7 +93,7 @@ def test_unknown_column_lists_the_available_ones(tmp_path):
 
 def test_dtype_for_unknown_column(tmp_path):
     (tmp_path / "d.csv").write_text(CSV)
-    with pytest.raises(DataError, match="'amout'") as err:
+    with pytest.raises(SpecError, match="'amout'") as err:  # was DataError, see above
         _run(tmp_path, kind="csv", path="d.csv", sep=";", dtypes={"amout": "float64"})
     assert err.value.problems[0].loc == ("data", "source", "dtypes")
 
@@ -110,8 +112,9 @@ def test_misspelt_dtype_is_a_spec_error(tmp_path):
     assert err.value.problems[0].loc == ("data", "source", "dtypes", "target")
 
 
-def test_unreadable_parquet_is_a_data_error(tmp_path):
+def test_unreadable_parquet_is_a_spec_error(tmp_path):
+    # The file is not what data.source.kind says: a spec error (was DataError).
     (tmp_path / "d.parquet").write_text("not parquet")
-    with pytest.raises(DataError) as err:
+    with pytest.raises(SpecError) as err:
         _run(tmp_path, kind="parquet", path="d.parquet")
     assert err.value.problems[0].code == "unreadable_file"

@@ -157,7 +157,7 @@ def test_missing_target(cancer):
     transformer = FeaturesStage().run(FeaturesParams(target="target"), {"train": train}, CTX)
     inputs = {"transformer": transformer["transformer"], "train": train, "valid": train}
     params = TrainParams(model={"_target_": "sklearn.linear_model.Ridge"}, target="label")
-    with pytest.raises(DataError, match="'label'"):
+    with pytest.raises(SpecError, match="'label'"):
         TrainStage().run(params, inputs, CTX)
 
 
