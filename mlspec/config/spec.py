@@ -20,7 +20,6 @@ from pydantic import (
 
 from mlspec.errors import choices_hint
 from mlspec.stages.builtin.evaluate import CLASSIFICATION_METRICS, REGRESSION_METRICS
-from mlspec.stages.builtin.features import ColumnGroup
 from mlspec.stages.builtin.load import LoadParams
 from mlspec.stages.builtin.validate import ColumnSchema
 
@@ -54,12 +53,6 @@ class DataSpec(SpecModel):
     on_invalid: Literal["fail", "quarantine", "warn"] = "fail"
     split: SplitSpec = SplitSpec()
     target: str
-
-
-class FeaturesSpec(SpecModel):
-    numeric: ColumnGroup | None = None
-    categorical: ColumnGroup | None = None
-    drop: list[str] = Field(default_factory=list)
 
 
 class EvaluateSpec(SpecModel):
@@ -104,8 +97,11 @@ class Spec(SpecModel):
     seed: int = 0
     task: Literal["auto", "classification", "regression"] = "auto"
     data: DataSpec
-    features: FeaturesSpec = FeaturesSpec()
+    # Validated by the stages' own params models when the plan is compiled (FeaturesParams,
+    # TrainParams): one source of truth for what these sections accept, errors at these keys.
+    features: dict[str, Any] = Field(default_factory=dict)
     model: dict[str, Any]
+    train: dict[str, Any] = Field(default_factory=dict)
     evaluate: EvaluateSpec = EvaluateSpec()
     stages: list[CustomStageSpec] = Field(default_factory=list)
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from mlspec.config.errors import problems_from_validation
 from mlspec.config.spec import Spec
-from mlspec.errors import PluginError, Problem, SpecError, choices_hint
+from mlspec.errors import PluginError, Problem, SpecError, choices_hint, format_loc
 from mlspec.hashing import canonical_json, code_fingerprint
 from mlspec.plan.keys import KEY_SCHEMA_VERSION, environment_fingerprint
 from mlspec.plan.model import InputRef, Plan, StageNode
@@ -66,11 +66,7 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
     )
     splits = {part: InputRef("split", part) for part in ("train", "valid", "test")}
     builder.add("profile", "profile", {"target": data.target}, splits, ("data",))
-    features: dict[str, Any] = {"drop": list(spec.features.drop), "target": data.target}
-    for group in ("numeric", "categorical"):
-        value = getattr(spec.features, group)
-        if value is not None:
-            features[group] = value.model_dump()
+    features: dict[str, Any] = {**spec.features, "target": data.target}
     builder.add(
         "features",
         "features",
@@ -82,13 +78,19 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
     builder.add(
         "train",
         "train",
-        {"model": dict(spec.model), "target": data.target, "seed": spec.seed, "task": spec.task},
+        {
+            **spec.train,
+            "model": dict(spec.model),
+            "target": data.target,
+            "seed": spec.seed,
+            "task": spec.task,
+        },
         {
             "transformer": InputRef("features", "transformer"),
             "train": InputRef("split", "train"),
             "valid": InputRef("split", "valid"),
         },
-        ("model",),
+        ("train",),
         locs={"model": ("model",), "target": target, "seed": seed, "task": task},
     )
     builder.add(
@@ -236,7 +238,10 @@ class _Builder:
         except ValidationError as exc:
             probe = StageNode(node, cls, None, inputs, loc, {}, {}, locs)  # type: ignore[arg-type]
             for p in problems_from_validation(exc, cls.Params):
-                self.problems.append(Problem(p.code, p.message, probe.spec_path(p.loc), fix=p.fix))
+                where = probe.spec_path(p.loc)
+                # Fix texts name the key relative to the params; users need the spec's path.
+                fix = p.fix and p.fix.replace(f"'{format_loc(p.loc)}'", f"'{format_loc(where)}'")
+                self.problems.append(Problem(p.code, p.message, where, fix=fix))
             return
         self.nodes.append(
             StageNode(
