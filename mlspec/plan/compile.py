@@ -66,6 +66,11 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
     )
     splits = {part: InputRef("split", part) for part in ("train", "valid", "test")}
     builder.add("profile", "profile", {"target": data.target}, splits, ("data",))
+    _reject_reserved(builder, "features", spec.features, {"target": "data.target"})
+    _reject_reserved(
+        builder, "train", spec.train,
+        {"model": "model", "seed": "seed", "target": "data.target", "task": "task"},
+    )  # fmt: skip
     features: dict[str, Any] = {**spec.features, "target": data.target}
     builder.add(
         "features",
@@ -109,6 +114,22 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
     metrics = spec.evaluate.metrics or []
     objective = spec.evaluate.objective or (metrics[0] if metrics else None)
     return Plan(spec_name=spec.name, nodes=tuple(builder.nodes), objective=objective)
+
+
+def _reject_reserved(
+    builder: _Builder, section: str, values: dict[str, Any], reserved: dict[str, str]
+) -> None:
+    """Keys the plan fills from elsewhere in the spec must not be set here (they'd be ignored)."""
+    for key, home in reserved.items():
+        if key in values:
+            builder.problems.append(
+                Problem(
+                    "misplaced_key",
+                    f"'{key}' is not set under '{section}'",
+                    (section, key),
+                    fix=f"set it at '{home}' instead",
+                )
+            )
 
 
 def _schema_params(spec: Spec) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from mlspec.errors import SpecError
 from mlspec.plan import KEY_SCHEMA_VERSION, InputRef, Plan, cache_key, compile_plan
 from mlspec.plan.keys import environment_fingerprint, explain_change, full_preimage
 from mlspec.stages.api import Stage, StageContext, StageParams
+from mlspec.stages.builtin.train import TrainStage
 from mlspec.stages.registry import PluginEntry, StageRegistry
 
 ORDER = ["load", "validate", "split", "profile", "features", "train", "evaluate"]
@@ -112,7 +113,7 @@ def test_plan_helpers(compile_):
     assert plan.downstream_of("split") == {"profile", "features", "train", "evaluate"}
     assert plan.downstream_of("evaluate") == set()
     assert plan.downstream_of("load") == set(ORDER) - {"load"}
-    assert plan.node("train").stage_id == "train@1"
+    assert plan.node("train").stage_id == f"train@{TrainStage.version}"
     assert str(plan.node("split").inputs["data"]) == "validate.data"
     with pytest.raises(KeyError):
         plan.node("nope")
@@ -163,7 +164,7 @@ def test_static_preimage_shape(compile_):
     static = compile_(_spec()).node("train").static_preimage
     assert set(static) == {"key_schema_version", "stage", "params", "code", "env"}
     assert static["key_schema_version"] == KEY_SCHEMA_VERSION
-    assert static["stage"] == {"name": "train", "version": "1"}
+    assert static["stage"] == {"name": "train", "version": TrainStage.version}
     assert static["params"]["model"]["n_estimators"] == 10
     assert static["code"].startswith("sha256:")
     assert "lightgbm" in static["env"]["libraries"]
@@ -285,7 +286,7 @@ def test_full_preimage_includes_inputs_and_external(compile_):
     ("component", "mutate"),
     [
         ("key_schema_version", lambda p: p.__setitem__("key_schema_version", 2)),
-        ("stage", lambda p: p["stage"].__setitem__("version", "2")),
+        ("stage", lambda p: p["stage"].__setitem__("version", "99")),
         ("params", lambda p: p["params"]["model"].__setitem__("n_estimators", 11)),
         ("code", lambda p: p.__setitem__("code", "sha256:other")),
         ("env", lambda p: p["env"]["libraries"].__setitem__("lightgbm", "0.0.1")),
@@ -382,7 +383,7 @@ def test_explain_external_file(train_pre):
 
 def test_explain_stage_version_and_schema(train_pre):
     new = copy.deepcopy(train_pre)
-    new["stage"]["version"] = "2"
+    new["stage"]["version"] = "99"
     new["key_schema_version"] = KEY_SCHEMA_VERSION + 1
     reason = explain_change(train_pre, new)
     assert "cache-key schema changed" in reason

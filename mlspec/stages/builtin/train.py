@@ -2,6 +2,10 @@
 
 The training stage is the only place where the estimator class is resolved, so ``check`` does it
 without fitting anything: a typo in ``_target_`` or a parameter fails before any stage runs.
+
+Options come from the spec's ``train:`` section (``early_stopping_rounds``, ``imbalance``); the
+fitting itself (seed, class weights, early stopping on the valid split, importances) lives in
+``_fit``.
 """
 
 from __future__ import annotations
@@ -12,19 +16,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from mlspec.errors import DataError, Problem, SpecError, did_you_mean
 from mlspec.stages.api import Stage, StageContext, StageParams
 
 
 class TrainParams(StageParams):
-    """Built from ``model``, ``data.target``, ``seed`` and ``task``."""
+    """Built from ``model``, ``data.target``, ``seed``, ``task`` and the ``train:`` section."""
 
     model: dict[str, Any]  # ``_target_`` plus the estimator's keyword arguments
     target: str
     seed: int = 0
     task: Literal["auto", "classification", "regression"] = "auto"
+    # Patience (boosting rounds / epochs) of early stopping on the valid split, for LightGBM,
+    # XGBoost and scikit-learn's MLPs; 0 or null disables it. Needs a non-empty valid split.
+    early_stopping_rounds: int | None = Field(50, ge=0)
+    # "balanced": weight classes inversely to their frequency in the train split.
+    imbalance: Literal["none", "balanced"] = "none"
 
     @field_validator("model")
     @classmethod
@@ -37,11 +46,12 @@ class TrainParams(StageParams):
 
 class TrainStage(Stage):
     name = "train"
-    version = "1"
+    version = "2"
     Params = TrainParams
     inputs = ("transformer", "train", "valid")
-    outputs = {"model": "estimator"}
+    outputs = {"model": "estimator", "report": "json"}
     libraries = ("scikit-learn", "numpy", "pandas")
+    code_dependencies = ("mlspec.stages.builtin._fit",)
 
     @classmethod
     def libraries_for(cls, params: TrainParams) -> tuple[str, ...]:  # type: ignore[override]
@@ -69,48 +79,101 @@ class TrainStage(Stage):
                     + f"{found.__name__} takes: {', '.join(sorted(known))}",
                 )
             )
-        return problems or _value_problems(found, params.model)
+        return problems or _value_problems(found, params.model) or _option_problems(found, params)
 
     def run(  # type: ignore[override]
         self, params: TrainParams, inputs: Mapping[str, Any], ctx: StageContext
     ) -> dict[str, Any]:
-        """Fit on the train split. ``valid`` is an input (for early stopping) but unused today."""
+        """Fit on the train split, stopping early on the valid split where the estimator can."""
         from sklearn.pipeline import Pipeline
 
+        from mlspec.stages.builtin import _fit
+
+        user = {k: v for k, v in params.model.items() if k != "_target_"}
         est = _estimator(params)
+        set_params, seed = _fit.apply_seed(est, user, params.seed)
         task = _task(params, est)
         train = inputs["train"]
-        if params.target not in train.columns:
-            raise SpecError(
-                Problem(
-                    code="missing_column",
-                    message=f"target column '{params.target}' is not in the training split",
-                    loc=("data", "target"),
-                    fix="columns present: " + ", ".join(map(str, train.columns)),
-                )
-            )
-        y = train[params.target]
-        missing = int(y.isna().sum())
-        if missing:
-            raise DataError(
-                Problem(
-                    code="missing_values",
-                    message=f"target '{params.target}' has {missing} missing values in train",
-                    loc=(params.target,),
-                    fix="drop those rows (or declare the target non-nullable in data.schema)",
-                )
-            )
+        y = _target_values(train, params.target, "train")
         transformer = inputs["transformer"]
         X = transformer.transform(train.drop(columns=[params.target]))
+        if task == "classification" and _fit.family(est).startswith("xgboost"):
+            _fit.check_xgboost_labels(est, y)
+        valid = _valid_set(inputs["valid"], params.target, transformer, y, task, ctx)
+        balanced, fit_kwargs, imbalance = _fit.balance(est, params.imbalance, task, y, user)
         name = type(est).__name__
         ctx.log(f"fitting {name} ({task}) on {X.shape[0]} rows x {X.shape[1]} features")
-        est.fit(X, y.to_numpy())
+        stopped, early = _fit.fit(
+            est, X, y, valid, params.early_stopping_rounds, fit_kwargs, user, ctx.log
+        )
+        if early.get("applied"):
+            ctx.log(
+                f"early stopping: kept {early['best_iteration']} of {early['iterations_run']}"
+                f" iterations ({early['metric']} {early['best_score']} on valid)"
+            )
+        report = {
+            "estimator": str(params.model["_target_"]),
+            "task": task,
+            "n_features": int(X.shape[1]),
+            "n_train_rows": int(X.shape[0]),
+            "seed": seed,
+            "params_set": {**set_params, **balanced, **stopped},
+            "early_stopping": early,
+            "imbalance": imbalance,
+            **_fit.importances(est, transformer, int(X.shape[1])),
+        }
         # Both parts are fitted: assembling them does not refit the transformer.
-        return {"model": Pipeline([("features", transformer), ("model", est)])}
+        model = Pipeline([("features", transformer), ("model", est)])
+        return {"model": model, "report": report}
+
+
+def _target_values(frame: Any, target: str, split: str) -> Any:
+    """The split's target as a numpy array; missing column or values are the user's to fix."""
+    if target not in frame.columns:
+        raise SpecError(
+            Problem(
+                code="missing_column",
+                message=f"target column '{target}' is not in the {split} split",
+                loc=("data", "target"),
+                fix="columns present: " + ", ".join(map(str, frame.columns)),
+            )
+        )
+    y = frame[target]
+    missing = int(y.isna().sum())
+    if missing:
+        raise DataError(
+            Problem(
+                code="missing_values",
+                message=f"target '{target}' has {missing} missing values in {split}",
+                loc=(target,),
+                fix="drop those rows (or declare the target non-nullable in data.schema)",
+            )
+        )
+    return y.to_numpy()
+
+
+def _valid_set(
+    valid: Any, target: str, transformer: Any, y: Any, task: str, ctx: StageContext
+) -> tuple[Any, Any] | None:
+    """(Xv, yv) from the valid split for early stopping, or None when it is empty."""
+    if valid is None or len(valid) == 0:
+        return None
+    yv = _target_values(valid, target, "valid")
+    if task == "classification":
+        import numpy as np
+
+        known = np.isin(yv, np.unique(y))
+        if not known.all():  # a label train never saw cannot be scored
+            ctx.log(f"early stopping: {int((~known).sum())} valid rows have labels not in train")
+            valid, yv = valid[known], yv[known]
+            if len(valid) == 0:
+                return None
+    return transformer.transform(valid.drop(columns=[target])), yv
 
 
 def _estimator(params: TrainParams) -> Any:
-    """The unfitted estimator: the user's kwargs plus our defaults where the user set nothing."""
+    """The unfitted estimator: the user's kwargs plus quiet logging where the user set nothing.
+    (The seed, class weights and early stopping are set by ``_fit``.)"""
     found = _resolve(str(params.model["_target_"]))
     if isinstance(found, Problem):
         raise SpecError(found)
@@ -122,8 +185,6 @@ def _estimator(params: TrainParams) -> Any:
             Problem(code="unknown_param", message=f"{found.__name__}: {exc}", loc=("model",))
         ) from exc
     defaults: dict[str, Any] = {}
-    if "random_state" in est.get_params() and "random_state" not in kwargs:
-        defaults["random_state"] = params.seed  # reproducible unless the user says otherwise
     quiet_set = {"verbose", "verbosity"} & set(kwargs)
     if found.__module__.split(".")[0] == "lightgbm" and not quiet_set:
         defaults["verbose"] = -1  # lightgbm prints every warning to stdout by default
@@ -292,3 +353,22 @@ def _param_names(cls: type) -> set[str]:
             if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         }
     return names | _EXTRA_PARAMS.get(cls.__module__.split(".")[0], frozenset())
+
+
+def _option_problems(cls: type, params: TrainParams) -> list[Problem]:
+    """The ``task`` and ``train:`` options against the estimator, before anything runs."""
+    from mlspec.stages.builtin import _fit
+
+    try:
+        est = cls(**{k: v for k, v in params.model.items() if k != "_target_"})
+    except Exception:  # needs arguments the spec cannot give: run() reports it
+        return []
+    try:
+        task = _task(params, est)
+    except SpecError as exc:
+        return exc.problems
+    if params.imbalance == "balanced":
+        problem = _fit.imbalance_problem(est, task, ("imbalance",))
+        if problem is not None:
+            return [problem]
+    return []

@@ -186,3 +186,36 @@ def test_check_reads_the_signature_when_the_class_needs_arguments():
     [problem] = _check({"_target_": "sklearn.multiclass.OneVsRestClassifier", "estimatr": None})
     assert problem.code == "unknown_param"
     assert "did you mean 'estimator'" in problem.fix
+
+
+def test_outputs_are_the_model_and_a_report(cancer):
+    assert TrainStage.version == "2"
+    assert dict(TrainStage.outputs) == {"model": "estimator", "report": "json"}
+    # editing the fitting helpers invalidates cached trainings
+    params = TrainParams(model={"_target_": "sklearn.linear_model.Ridge"}, target="t")
+    assert [m.__name__ for m in TrainStage.code_objects(params)] == ["mlspec.stages.builtin._fit"]
+    train, _ = cancer
+    transformer = FeaturesStage().run(FeaturesParams(target="target"), {"train": train}, CTX)
+    inputs = {"transformer": transformer["transformer"], "train": train, "valid": train.head(0)}
+    model = {"_target_": "sklearn.linear_model.LogisticRegression"}
+    out = TrainStage().run(TrainParams(model=model, target="target", seed=2), inputs, CTX)
+    assert set(out) == {"model", "report"}
+    report = out["report"]
+    assert report["estimator"] == "sklearn.linear_model.LogisticRegression"
+    assert (report["task"], report["n_features"], report["n_train_rows"]) == (
+        "classification",
+        30,
+        len(train),
+    )
+    assert report["early_stopping"]["applied"] is False
+    assert report["imbalance"]["mode"] == "none"
+
+
+def test_check_validates_the_train_options_against_the_estimator():
+    ridge = {"_target_": "sklearn.linear_model.Ridge"}
+    params = TrainParams(model=ridge, target="t", imbalance="balanced")
+    [problem] = TrainStage.check(params, Path("."))
+    assert problem.loc == ("imbalance",)  # the engine prefixes train.
+    params = TrainParams(model=ridge, target="t", task="classification")
+    [problem] = TrainStage.check(params, Path("."))
+    assert (problem.code, problem.loc) == ("task_mismatch", ("task",))
