@@ -7,12 +7,18 @@ from rich.table import Table
 
 from mlspec.engine.console import make_console
 from mlspec.stages.cleaning.api import CleanerRegistry
+from mlspec.stages.features.steps import TransformRegistry
 from mlspec.stages.loaders.api import LoaderRegistry
 from mlspec.stages.registry import PluginRegistry, StageRegistry
 
 
 def command(argv: list[str]) -> int | None:
-    registries: list[PluginRegistry] = [StageRegistry(), LoaderRegistry(), CleanerRegistry()]
+    registries: list[PluginRegistry] = [
+        StageRegistry(),
+        LoaderRegistry(),
+        CleanerRegistry(),
+        TransformRegistry(),
+    ]
     table = Table(title="plugins")
     for col in ("kind", "name", "package", "target", "status"):
         table.add_column(col)

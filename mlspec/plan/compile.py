@@ -66,19 +66,19 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
     )
     splits = {part: InputRef("split", part) for part in ("train", "valid", "test")}
     builder.add("profile", "profile", {"target": data.target}, splits, ("data",))
-    _reject_reserved(builder, "features", spec.features, {"target": "data.target"})
+    _reject_reserved(builder, "features", spec.features, {"target": "data.target", "task": "task"})
     _reject_reserved(
         builder, "train", spec.train,
         {"model": "model", "seed": "seed", "target": "data.target", "task": "task"},
     )  # fmt: skip
-    features: dict[str, Any] = {**spec.features, "target": data.target}
+    features: dict[str, Any] = {**spec.features, "target": data.target, "task": spec.task}
     builder.add(
         "features",
         "features",
         features,
         {"train": InputRef("split", "train")},
         ("features",),
-        locs={"target": target},
+        locs={"target": target, "task": task},
     )
     builder.add(
         "train",
