@@ -17,11 +17,16 @@ from typing import Any
 # Hydra-level settings mlspec applies unless the user overrides them on the command line.
 # Output dirs get a unique suffix: Hydra's are timestamped to the second and collide (#1817).
 # Logging is left to mlspec (Hydra would take over the root logger, #1262).
+# The sweep summary is a Hydra callback under its own key of hydra.callbacks, so callbacks the
+# user adds (+hydra.callbacks.NAME._target_=...) sit beside it; `++` adds the key or replaces it
+# if a config already set it. `~hydra.callbacks.mlspec_sweep_summary` turns it off.
+SWEEP_SUMMARY_CALLBACK = "hydra.callbacks.mlspec_sweep_summary"
 DEFAULT_HYDRA_OVERRIDES = {
     "hydra.run.dir": "outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}_${mlspec_uid:}",
     "hydra.sweep.dir": "multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}_${mlspec_uid:}",
     "hydra/job_logging": "none",
     "hydra/hydra_logging": "none",
+    f"++{SWEEP_SUMMARY_CALLBACK}._target_": "mlspec.engine.sweep.SweepSummary",
 }
 
 
@@ -43,10 +48,28 @@ def hydra_args_parser() -> argparse.ArgumentParser:
     return get_args_parser()
 
 
+def _override_key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
 def with_default_hydra_overrides(overrides: list[str]) -> list[str]:
-    given = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
-    extra = [f"{k}={v}" for k, v in DEFAULT_HYDRA_OVERRIDES.items() if k not in given]
-    return extra + overrides
+    """The user's overrides after mlspec's defaults, minus every default the user set (the key
+    itself or a parent of it: ``hydra.callbacks=...`` replaces the summary callback's key).
+
+    ``~hydra.callbacks.mlspec_sweep_summary`` only turns the default off: it is consumed here,
+    since Hydra would reject deleting a key that its config does not have.
+    """
+    off = f"~{SWEEP_SUMMARY_CALLBACK}"
+    kept = [o for o in overrides if o.split("=", 1)[0] != off]
+    given = {_override_key(o) for o in overrides}
+
+    def overridden(key: str) -> bool:
+        return any(key == g or key.startswith(g + ".") for g in given)
+
+    extra = [
+        f"{k}={v}" for k, v in DEFAULT_HYDRA_OVERRIDES.items() if not overridden(_override_key(k))
+    ]
+    return extra + kept
 
 
 def run_hydra(

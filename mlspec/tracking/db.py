@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT,
     mlspec_version TEXT,
     pid INTEGER,                      -- to tell a run that is still going from one that was killed
-    host TEXT
+    host TEXT,
+    sweep_best INTEGER                -- 1: the best member of its sweep (sweep_dir), else 0/NULL
 );
 CREATE TABLE IF NOT EXISTS stage_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -69,14 +70,23 @@ CREATE TABLE IF NOT EXISTS metrics (
 
 
 # Columns added after the first release of a table: (table, column, type). Applied in order.
-_MIGRATIONS = [("runs", "pid", "INTEGER"), ("runs", "host", "TEXT")]
+_MIGRATIONS = [
+    ("runs", "pid", "INTEGER"),
+    ("runs", "host", "TEXT"),
+    ("runs", "sweep_best", "INTEGER"),
+]
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
     for table, column, sql_type in _MIGRATIONS:
         present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in present:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+            except sqlite3.OperationalError as exc:
+                # Parallel sweep jobs migrate an old database at the same time: one of them wins.
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 @dataclass
@@ -108,6 +118,7 @@ class RunRecord:
     objective_name: str | None
     objective: float | None
     error: str | None
+    sweep_best: bool = False
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -125,6 +136,13 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 class Tracker:
     def __init__(self, db_path: Path):
         self.db_path = db_path
+        self._columns_checked = False
+
+    def _ready(self, conn: sqlite3.Connection) -> None:
+        """Readers of a database written by an older mlspec see the columns added since."""
+        if not self._columns_checked:
+            _migrate(conn)
+            self._columns_checked = True
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
@@ -141,6 +159,7 @@ class Tracker:
         with self._conn() as conn:
             conn.executescript(_DDL)
             _migrate(conn)
+            self._columns_checked = True
             conn.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -271,6 +290,7 @@ class Tracker:
             args = (spec_name,)
         query += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
         with self._conn() as conn:
+            self._ready(conn)
             rows = conn.execute(query, (*args, limit)).fetchall()
         return [_run(r) for r in rows]
 
@@ -278,6 +298,7 @@ class Tracker:
         if not self.exists():
             return None
         with self._conn() as conn:
+            self._ready(conn)
             row = conn.execute(
                 f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ? OR substr(run_id, 1, ?) = ?"
                 " ORDER BY run_id = ? DESC, started_at DESC LIMIT 1",
@@ -305,10 +326,58 @@ class Tracker:
             out.setdefault(split, {})[name] = value
         return out
 
+    # -- sweeps --------------------------------------------------------------------------------
+    def sweep_dirs(self) -> list[tuple[str, int]]:
+        """Every sweep directory with its number of runs, the latest sweep first."""
+        if not self.exists():
+            return []
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT sweep_dir, COUNT(*) FROM runs WHERE sweep_dir IS NOT NULL"
+                " GROUP BY sweep_dir ORDER BY MAX(started_at) DESC, MAX(rowid) DESC"
+            ).fetchall()
+        return [(str(d), int(n)) for d, n in rows]
+
+    def sweep_runs(self, sweep_dir: str) -> list[RunRecord]:
+        """The members of one sweep (runs recorded with this sweep_dir), by job number."""
+        if not self.exists():
+            return []
+        with self._conn() as conn:
+            self._ready(conn)
+            rows = conn.execute(
+                f"SELECT {_RUN_COLS} FROM runs WHERE sweep_dir = ?"
+                " ORDER BY job_num, started_at, rowid",
+                (sweep_dir,),
+            ).fetchall()
+        return [_run(r) for r in rows]
+
+    def mark_sweep_best(self, sweep_dir: str, run_id: str | None) -> None:
+        """Flag ``run_id`` as the best member of its sweep (and no other member of it)."""
+        with self._conn() as conn:
+            self._ready(conn)
+            conn.execute(
+                "UPDATE runs SET sweep_best = CASE WHEN run_id = ? THEN 1 ELSE 0 END"
+                " WHERE sweep_dir = ?",
+                (run_id, sweep_dir),
+            )
+
+    def stage_counts(self, run_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """run_id -> (stages computed, stages served from cache)."""
+        if not run_ids or not self.exists():
+            return {}
+        marks = ", ".join("?" for _ in run_ids)
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT run_id, SUM(status = 'miss'), SUM(status = 'hit') FROM stage_runs"
+                f" WHERE run_id IN ({marks}) GROUP BY run_id",
+                tuple(run_ids),
+            ).fetchall()
+        return {r: (int(ran or 0), int(cached or 0)) for r, ran, cached in rows}
+
 
 _RUN_COLS = (
     "run_id, spec_name, status, started_at, finished_at, spec_json, overrides_json, git_commit,"
-    " output_dir, sweep_dir, job_num, objective_name, objective, error, pid, host"
+    " output_dir, sweep_dir, job_num, objective_name, objective, error, pid, host, sweep_best"
 )
 
 
@@ -341,6 +410,7 @@ def _run(row: tuple[Any, ...]) -> RunRecord:
         objective_name=row[11],
         objective=row[12],
         error=row[13],
+        sweep_best=bool(row[16]),
     )
 
 
