@@ -7,6 +7,8 @@ best of --repeats for wall and CPU time, and the encoded size.
 
     python benchmarks/engine_overhead.py --setup-only --workdir /tmp/bench
     python benchmarks/frame_codec.py --workdir /tmp/bench
+    python benchmarks/data_prep.py --setup-only --workdir /tmp/prep
+    python benchmarks/frame_codec.py --workdir /tmp/prep --data data/prep.parquet
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workdir", type=Path, required=True)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--data", default="data/bench.csv", help="table in --workdir (.csv/.parquet)")
     args = p.parse_args()
 
     import blake3
@@ -42,7 +45,8 @@ def main() -> None:
 
     from mlspec.store import codecs
 
-    df = pd.read_csv(args.workdir / "data" / "bench.csv")
+    path = args.workdir / args.data
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     print(
         f"frame {df.shape[0]} x {df.shape[1]}, {df.memory_usage().sum() / 1e6:.1f} MB in memory;"
         f" best of {args.repeats}"
@@ -56,19 +60,25 @@ def main() -> None:
 
         return run
 
-    def ipc() -> bytes:
-        sink = pa.BufferOutputStream()
-        table = pa.Table.from_pandas(df, preserve_index=False)
-        with pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        return sink.getvalue().to_pybytes()
+    def ipc(compression: str | None = None) -> Callable[[], bytes]:
+        def run() -> bytes:
+            sink = pa.BufferOutputStream()
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            options = pa.ipc.IpcWriteOptions(compression=compression)
+            with pa.ipc.new_file(sink, table.schema, options=options) as writer:
+                writer.write_table(table)
+            return sink.getvalue().to_pybytes()
+
+        return run
 
     variants: list[tuple[str, Callable[[], bytes]]] = [
-        ("mlspec codec (parquet zstd, dictionary on)", lambda: codecs.encode("frame", df)),
+        ("mlspec codec (as in the mlspec imported)", lambda: codecs.encode("frame", df)),
+        ("parquet zstd, dictionary on (f0345f5 codec)", parquet(compression="zstd")),
         ("parquet zstd, use_dictionary=False", parquet(compression="zstd", use_dictionary=False)),
         ("parquet snappy, dictionary on", parquet(compression="snappy")),
         ("parquet none, use_dictionary=False", parquet(compression="none", use_dictionary=False)),
-        ("arrow IPC file, uncompressed", ipc),
+        ("arrow IPC file, uncompressed", ipc()),
+        ("arrow IPC file, lz4", ipc("lz4")),
     ]
     print(f"  {'encoding':<46} {'wall s':>7} {'CPU s':>7} {'MB':>7}")
     encoded = b""

@@ -4,19 +4,21 @@ It does what `mlspec run conf=bench` does, step for step, with the same librarie
 parameters, the way a careful person would write it as one script:
 
     read_csv -> pandera DataFrameSchema.from_yaml + validate(lazy=True)
-    -> stratified train/valid/test split (two seeded train_test_split calls, indices sorted)
+    -> stratified train/valid/test split (mlspec's allocation and seeded shuffles, indices
+       sorted), then the split stage's checks: rows shared by two splits, class balance
+    -> profile of each split (plain_helpers.profile: what mlspec's profile stage computes)
     -> ColumnTransformer([impute median, scale standard]) fitted on train
     -> LightGBM with the parameters of mlspec's `model=lightgbm` preset
     -> roc_auc, pr_auc, accuracy, f1, log_loss on valid and test
-    -> joblib.dump(model) + metrics.json
+    -> joblib.dump(model) + metrics.json + profile.json
 
 Usage (the project directory is the one engine_overhead.py generates; `--setup-only` makes one):
 
     python benchmarks/engine_overhead.py --setup-only --workdir /tmp/bench
     python benchmarks/plain_pipeline.py --workdir /tmp/bench
 
-Writes <workdir>/plain_out/{model.joblib,metrics.json}. The last line of stdout is a JSON object
-(prefix ``PLAIN_RESULT``) with per-step wall-clock seconds and the metrics, for the benchmark.
+Writes <workdir>/plain_out/{model.joblib,metrics.json,profile.json}. The last line of stdout is a
+JSON object (prefix ``PLAIN_RESULT``) with per-step wall-clock seconds and the metrics.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pandera.pandas as pa  # noqa: E402
 from lightgbm import LGBMClassifier  # noqa: E402
+from plain_helpers import profile, split_checks, stratified_split  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 from sklearn.compose import ColumnTransformer  # noqa: E402
 from sklearn.impute import SimpleImputer  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
@@ -63,14 +65,9 @@ METRICS = ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss")
 
 
 def split(df: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
-    """Stratified train/valid/test exactly as mlspec's split stage cuts it (same calls, seed)."""
-    y = df[TARGET].to_numpy()
-    idx = np.arange(len(df))
-    rest, test = train_test_split(idx, test_size=TEST, stratify=y, random_state=seed)
-    rest, valid = train_test_split(
-        rest, test_size=VALID / (1.0 - TEST), stratify=y[rest], random_state=seed
-    )
-    parts = {"train": np.sort(rest), "valid": np.sort(valid), "test": np.sort(test)}
+    """Stratified train/valid/test with the rows mlspec's split stage picks (same seed)."""
+    parts = stratified_split(df, TARGET, VALID, TEST, seed)
+    split_checks(df, parts, TARGET)
     return {name: df.iloc[ix].reset_index(drop=True) for name, ix in parts.items()}
 
 
@@ -117,6 +114,9 @@ def main() -> None:
     parts = split(df, SEED)
     lap("split")
 
+    stats = profile(parts, TARGET)
+    lap("profile")
+
     X_train = parts["train"].drop(columns=[TARGET])
     numeric = [str(c) for c in X_train.select_dtypes(include="number").columns]
     transformer = ColumnTransformer(
@@ -147,6 +147,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out / "model.joblib")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out / "profile.json").write_text(json.dumps(stats))
     lap("persist")
 
     for split_name in ("valid", "test"):
