@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.errors import Problem, SpecError
+from mlspec.store.objects import atomic_write
 
 # Compression suffixes pandas handles by itself: the format is the suffix before them.
 _COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")
@@ -128,9 +129,8 @@ def write_new_file(path: Path, text: str, *, force: bool = False) -> None:
     """Write ``text`` to ``path``; an existing file is replaced only when ``force``."""
     ensure_writable(path, force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    # The store's write: temp file in the same directory, fsync, rename; never half a schema.
+    atomic_write(path, text.encode("utf-8"), path.parent)
 
 
 def ensure_writable(path: Path, *, force: bool = False) -> None:
