@@ -110,6 +110,7 @@ def execute_run(
     except SpecError as exc:
         raise attach_files(exc, loaded, source) from None
     store.ensure()
+    store.clean_tmp()  # temp files a crashed writer left behind (older than an hour)
     gitignore = store.root / ".gitignore"
     if not gitignore.exists():
         gitignore.write_text("# mlspec's artifact store and run database\n*\n")

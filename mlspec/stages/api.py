@@ -42,7 +42,6 @@ class StageContext:
     project_root: Path
     seed: int = 0
     log: Callable[[str], None] = field(default=print)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Stage(abc.ABC):

@@ -8,6 +8,7 @@ error naming the file and the fix, never a traceback. pandas is imported only in
 
 from __future__ import annotations
 
+import abc
 import codecs
 import glob
 import importlib
@@ -130,8 +131,9 @@ class FileLoader(Loader):
         problem = missing_file_problem(options.path, project_root, ("path",))
         return [problem] if problem else []
 
+    @abc.abstractmethod
     def read(self, path: Path, options: Any, common: CommonOptions, log: Log) -> Any:
-        raise NotImplementedError
+        """One file as a DataFrame; each file format implements it."""
 
     def load(self, options: Any, common: CommonOptions, project_root: Path, log: Log) -> Any:
         import pandas as pd
