@@ -24,6 +24,7 @@ from mlspec.plan.model import Plan, StageNode
 from mlspec.stages.api import StageContext
 from mlspec.store import ActionRecord, ArtifactRef, Store
 from mlspec.tracking import StageExecution, Tracker
+from mlspec.tracking.fluent import engine_run
 
 
 @dataclass
@@ -80,6 +81,11 @@ class Runner:
         self._pending: Counter[str] = Counter()  # digest -> reads still to come
 
     def execute(self) -> RunOutcome:
+        # Stages that call mlspec.tracking.log_* (or start_run) log to this run.
+        with engine_run(self.tracker.db_path, self.run_id, self.plan.spec_name):
+            return self._execute()
+
+    def _execute(self) -> RunOutcome:
         outcome = RunOutcome(self.run_id)
         for node in self.plan.nodes:
             result = self._execute_node(node, outcome.artifacts)
