@@ -119,10 +119,14 @@ _MIGRATIONS = [
 ]
 
 
-def connect(db_path: Path | str, timeout: float = 120.0) -> sqlite3.Connection:
+def connect(
+    db_path: Path | str, timeout: float = 120.0, check_same_thread: bool = True
+) -> sqlite3.Connection:
     """A connection to the project database the way every mlspec module opens it: autocommit
     (explicit BEGIN for batches), WAL, ``synchronous=NORMAL``, a long busy timeout."""
-    conn = sqlite3.connect(db_path, timeout=timeout, isolation_level=None)
+    conn = sqlite3.connect(
+        db_path, timeout=timeout, isolation_level=None, check_same_thread=check_same_thread
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
@@ -250,7 +254,12 @@ class Tracker:
             self._upgraded = True
 
     @contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
+    def _conn(self, reuse: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """A new connection closed after use, or ``reuse`` left open (a caller that keeps one
+        connection per run, like the fluent API, saves the connect and PRAGMAs)."""
+        if reuse is not None:
+            yield reuse
+            return
         conn = connect(self.db_path)
         try:
             yield conn
@@ -287,8 +296,9 @@ class Tracker:
         run_name: str | None = None,
         source: str = "engine",
         parent_run_id: str | None = None,
+        conn: sqlite3.Connection | None = None,
     ) -> None:
-        with self._conn() as conn:
+        with self._conn(conn) as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, spec_name, status, started_at, spec_json,"
                 " overrides_json, git_commit, output_dir, sweep_dir, job_num, mlspec_version,"
@@ -327,11 +337,15 @@ class Tracker:
             conn.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", rows)
 
     def record_lineage(
-        self, run_id: str, lineage: Mapping[str, Any], git_commit: str | None = None
+        self,
+        run_id: str,
+        lineage: Mapping[str, Any],
+        git_commit: str | None = None,
+        conn: sqlite3.Connection | None = None,
     ) -> None:
         """What the run was made from (data digests, code version, environment); see
         :mod:`mlspec.tracking.lineage`. One JSON document per run, written at run start."""
-        with self._conn() as conn:
+        with self._conn(conn) as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO lineage VALUES (?, ?)",
                 (run_id, json.dumps(lineage, sort_keys=True, default=str)),

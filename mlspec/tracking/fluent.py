@@ -20,7 +20,9 @@ engine finishes it). ``start_run(nested=True)`` makes a child run anywhere.
 Speed and durability: values are buffered and written in batches by
 :class:`mlspec.tracking.writer.RunWriter` (see there for exactly what a crash can lose: at most the
 last second of logged values if the process is killed; nothing on a normal exit or an uncaught
-exception, which end the run through ``atexit``).
+exception, which end the run through ``atexit``). A forked worker (multiprocessing, joblib) may log
+to its parent's run over its own connection; workers usually leave through ``os._exit``, which
+skips ``atexit``, so call :func:`flush` (or log with ``synchronous=True``) before returning.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import atexit
 import os
 import re
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -40,7 +43,7 @@ from typing import Any
 
 from mlspec.errors import Problem, TrackingError
 from mlspec.tracking import lineage as _lineage
-from mlspec.tracking.db import Tracker
+from mlspec.tracking.db import Tracker, connect
 from mlspec.tracking.writer import RunWriter
 
 ENV_TRACKING_URI = "MLSPEC_TRACKING_URI"
@@ -84,6 +87,7 @@ class ActiveRun:
     info: RunInfo
     engine: bool = False  # the engine's run: ending it here only flushes
     writer: RunWriter | None = field(default=None, repr=False)
+    pid: int = field(default_factory=os.getpid)  # a forked child never ends its parent's runs
 
     @property
     def run_id(self) -> str:
@@ -163,6 +167,18 @@ def db_path() -> Path:
     return here / ".mlspec" / "mlspec.db"
 
 
+_connections: dict[Path, sqlite3.Connection] = {}
+
+
+def _connection(path: Path) -> sqlite3.Connection:
+    """One connection per database for the whole process (used under ``_lock``), closed at
+    exit: opening one costs PRAGMAs, closing the last one checkpoints the WAL."""
+    conn = _connections.get(path)
+    if conn is None:
+        conn = _connections[path] = connect(path, check_same_thread=False)
+    return conn
+
+
 def _ready(path: Path) -> Tracker:
     tracker = Tracker(path)
     if path not in _schema_ready:
@@ -233,7 +249,7 @@ def start_run(
             run_id, experiment = existing.run_id, existing.spec_name
             run_name = run_name or existing.run_name
             parent_run_id = parent_run_id or existing.parent_run_id
-            writer = RunWriter(path, run_id)
+            writer = RunWriter(path, run_id, shared=_connection(path))
             writer.connection().execute(
                 "UPDATE runs SET status = 'running', finished_at = NULL, pid = ?, host = ?"
                 " WHERE run_id = ?",
@@ -243,6 +259,9 @@ def start_run(
         else:
             run_id = _new_run_id()
             code = _code_lineage(Path.cwd())
+            writer = RunWriter(path, run_id, shared=_connection(path))
+            conn = writer.connection()
+            conn.execute("BEGIN")
             tracker.start_run(
                 run_id,
                 experiment,
@@ -254,9 +273,11 @@ def start_run(
                 run_name=run_name,
                 source="fluent",
                 parent_run_id=parent_run_id,
+                conn=conn,
             )
-            tracker.record_lineage(run_id, {"code": code, "environment": _lineage.environment({})})
-            writer = RunWriter(path, run_id)
+            lineage = {"code": code, "environment": _lineage.environment({})}
+            tracker.record_lineage(run_id, lineage, conn=conn)
+            conn.execute("COMMIT")
         active = ActiveRun(
             RunInfo(run_id, run_name, experiment, "running", now, path, parent_run_id),
             writer=writer,
@@ -311,7 +332,8 @@ def _source() -> str:
 
 def _writer(run: ActiveRun) -> RunWriter:
     if run.writer is None:
-        run.writer = RunWriter(run.info.db_path, run.run_id)
+        shared = None if run.engine else _connection(run.info.db_path)
+        run.writer = RunWriter(run.info.db_path, run.run_id, shared=shared)
     return run.writer
 
 
@@ -338,19 +360,20 @@ def _end(run: ActiveRun, status: str) -> None:
     if run.engine:  # the engine finishes its own run; leave it attached and flushed
         writer.flush()
         return
-    writer.flush()
-    conn = writer.connection()
     now = time.time()
+    statements: list[tuple[str, tuple[Any, ...]]] = [
+        ("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?", (status, now, run.run_id))
+    ]
     libraries = _lineage.imported_libraries()
-    conn.execute(
-        "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?", (status, now, run.run_id)
-    )
     if libraries:
-        conn.execute(
-            "UPDATE lineage SET lineage_json = json_set(lineage_json,"
-            " '$.environment.libraries', json(?)) WHERE run_id = ?",
-            (_json(libraries), run.run_id),
+        statements.append(
+            (
+                "UPDATE lineage SET lineage_json = json_set(lineage_json,"
+                " '$.environment.libraries', json(?)) WHERE run_id = ?",
+                (_json(libraries), run.run_id),
+            )
         )
+    writer.flush(statements)
     writer.close()
     _params_seen.pop(run.run_id, None)
     run.info.status, run.info.end_time = status, now
@@ -584,11 +607,32 @@ def _at_exit() -> None:
         while _stack:
             run = _stack[-1]
             try:
+                if run.pid != os.getpid():  # inherited through fork: the parent ends it
+                    _stack.remove(run)
+                    _writer(run).close()
+                    continue
                 _end(run, "failed" if failed else "completed")
             except Exception as exc:  # the interpreter is exiting: report, never raise
                 if run in _stack:
                     _stack.remove(run)
                 print(f"mlspec: could not end run {run.run_id}: {exc}", file=sys.stderr)
+        for conn in _connections.values():
+            conn.close()
+        _connections.clear()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (multiprocessing, joblib) must not share its parent's SQLite connections
+    nor write the values its parent buffered: it gets fresh connections and empty buffers, and
+    may go on logging to the inherited runs."""
+    global _lock
+    _lock = threading.RLock()
+    _connections.clear()  # not closed: they belong to the parent
+    for run in (*_stack, _engine):
+        if run is not None and run.writer is not None:
+            run.writer = None
 
 
 atexit.register(_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -19,6 +19,7 @@ digests (``stage_runs``), and ``mlspec runs show`` lists them under lineage.
 
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 import sys
@@ -92,16 +93,33 @@ def installed_versions(distributions: Iterable[str]) -> dict[str, str]:
 
 
 def imported_libraries() -> dict[str, str]:
-    """Versions of the ML libraries this process has imported (cheap: no import happens)."""
-    return installed_versions(d for m, d in ML_MODULES.items() if m in sys.modules)
+    """Versions of the ML libraries this process has imported, from their ``__version__``
+    (no import, no metadata look-up: cheap enough for every ``end_run``)."""
+    out: dict[str, str] = {}
+    for module, dist in ML_MODULES.items():
+        version = getattr(sys.modules.get(module), "__version__", None)
+        if isinstance(version, str):
+            out[dist] = version
+    return out
+
+
+@functools.cache
+def _platform() -> tuple[str, str, str, str]:
+    return (
+        platform.python_version(),
+        platform.python_implementation(),
+        platform.platform(),
+        platform.machine(),
+    )
 
 
 def environment(libraries: dict[str, str]) -> dict[str, Any]:
+    python, implementation, system, machine = _platform()
     return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
+        "python": python,
+        "implementation": implementation,
+        "platform": system,
+        "machine": machine,
         "libraries": dict(sorted(libraries.items())),
     }
 

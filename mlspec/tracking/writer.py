@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,17 @@ class RunWriter:
         run_id: str,
         flush_interval_s: float = FLUSH_INTERVAL_S,
         max_pending: int = MAX_PENDING,
+        shared: sqlite3.Connection | None = None,
     ):
         self.db_path = db_path
         self.run_id = run_id
         self.flush_interval_s = flush_interval_s
         self.max_pending = max_pending
-        self._conn: sqlite3.Connection | None = None
+        # A connection owned by someone else (the fluent API keeps one per database and
+        # process: closing the last connection of a WAL database checkpoints it, which costs
+        # milliseconds) is used but never closed here.
+        self._shared = shared
+        self._conn: sqlite3.Connection | None = shared
         self._history: list[tuple[str, str, float | None, int, float]] = []
         # name -> (step, timestamp, value): the value the 'metrics' table shows as latest.
         self._latest: dict[str, tuple[int, float, float | None]] = {}
@@ -85,13 +90,14 @@ class RunWriter:
     # -- writing -------------------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = connect(self.db_path)
+            self._conn = self._shared or connect(self.db_path)
         return self._conn
 
-    def flush(self) -> None:
-        """Write everything buffered in one transaction."""
+    def flush(self, extra: Sequence[tuple[str, tuple[Any, ...]]] = ()) -> None:
+        """Write everything buffered in one transaction, with the ``extra`` statements (ending
+        a run: its status goes in the same commit as its last values)."""
         self._deadline = time.monotonic() + self.flush_interval_s
-        if not self._pending and not self._dirty_latest:
+        if not self._pending and not self._dirty_latest and not extra:
             return
         conn = self.connection()
         run_id = self.run_id
@@ -118,6 +124,8 @@ class RunWriter:
                     "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)",
                     [(run_id, k, v) for k, v in self._tags.items()],
                 )
+            for sql, args in extra:
+                conn.execute(sql, args)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -132,6 +140,6 @@ class RunWriter:
         try:
             self.flush()
         finally:
-            if self._conn is not None:
+            if self._conn is not None and self._conn is not self._shared:
                 self._conn.close()
-                self._conn = None
+            self._conn = None

@@ -131,7 +131,7 @@ def test_search_returns_params_metrics_and_tags(tracker: Tracker) -> None:
     assert [(k.entity, k.name) for k in keys] == [("param", "algorithm"), ("metric", "loss")]
     engine_row = search(tracker, "run_id = r1")[0][0]
     assert engine_row.metrics == {"test.roc_auc": 0.91, "valid.roc_auc": 0.95}
-    columns, flat = export_rows(rows + [engine_row])
+    columns, flat = export_rows([*rows, engine_row])
     assert "metrics.valid.roc_auc" in columns and "params.algorithm" in columns
     assert flat[1]["params.model"] == "lightgbm" and "params.algorithm" not in flat[1]
 

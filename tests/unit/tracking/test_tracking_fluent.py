@@ -105,7 +105,7 @@ def test_params_are_fixed_once_logged_and_names_and_values_are_checked() -> None
     mlflow.start_run()
     mlflow.log_param("lr", 0.1)
     mlflow.log_param("lr", 0.1)  # the same value again is fine
-    with pytest.raises(TrackingError, match="already 0.1") as err:
+    with pytest.raises(TrackingError, match=r"already 0\.1") as err:
         mlflow.log_param("lr", 0.2)
     assert "start a new run" in err.value.render()
     with pytest.raises(TrackingError, match="not a number"):
@@ -255,3 +255,26 @@ def test_a_script_that_never_calls_end_run_is_ended_at_exit(
     db = project / ".mlspec" / "mlspec.db"
     assert _rows(db, "SELECT status FROM runs") == [(status,)]
     assert _rows(db, "SELECT COUNT(*) FROM metric_history") == [(100,)]
+
+
+def _child_logs(step: int) -> None:
+    mlflow.log_metric("from_child", float(step), step=step)
+    mlflow.flush()
+
+
+def test_a_forked_worker_logs_to_the_parents_run_over_its_own_connection() -> None:
+    import multiprocessing
+
+    with mlflow.start_run() as run:
+        mlflow.log_metric("from_parent", 1.0)  # still buffered when the worker forks
+        ctx = multiprocessing.get_context("fork")
+        workers = [ctx.Process(target=_child_logs, args=(i,)) for i in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=60)
+        assert [w.exitcode for w in workers] == [0, 0]
+    tracker = Tracker(fluent.db_path())
+    assert Tracker(fluent.db_path()).get_run(run.run_id).status == "completed"
+    assert len(metric_history(tracker, run.run_id, "from_parent")) == 1  # not written twice
+    assert sorted(h["step"] for h in metric_history(tracker, run.run_id, "from_child")) == [0, 1]
