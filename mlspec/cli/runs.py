@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from mlspec.cli.main import make_parser
 from mlspec.cli.runs_view import (
@@ -91,7 +92,7 @@ def command(argv: list[str]) -> int | None:
     details = run_details(tracker, run)
     if args.json:
         stages = tracker.stage_executions(run.run_id)
-        payload = (
+        shown: dict[str, Any] = (
             asdict(run)
             | {
                 "stages": [{k: v for k, v in asdict(s).items() if k != "preimage"} for s in stages],
@@ -100,8 +101,8 @@ def command(argv: list[str]) -> int | None:
             }
             | details.to_json()
         )
-        payload["lineage"] = details.lineage | {"artifacts": details.outputs}
-        print(json.dumps(payload, indent=2, default=str))
+        shown["lineage"] = details.lineage | {"artifacts": details.outputs}
+        print(json.dumps(shown, indent=2, default=str))
         return 0
     print_show(console, tracker, details)
     return 0

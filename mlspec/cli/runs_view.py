@@ -244,21 +244,20 @@ def print_compare(
     varying = _varying_params(details)
     keys = _param_keys(details) if show_all else varying
     for key in keys:
-        values = [details[m.run_id].params.get(key) for m in members]
+        texts = [details[m.run_id].params.get(key) for m in members]
         differs = key in varying
         row(
             key,
-            [escape("-" if v is None else v) for v in values],
+            [escape("-" if v is None else v) for v in texts],
             style="yellow" if differs else "dim",
         )
     if comparison.objective_name:
         way = {"maximize": "higher is better", "minimize": "lower is better"}.get(
             comparison.direction or "", "objective"
         )
-        values = [m.objective for m in members]
         row(
             f"objective {comparison.objective_name} ({way})",
-            _highlight(values, comparison.direction),
+            _highlight([m.objective for m in members], comparison.direction),
             style="bold",
         )
     metric_keys = list(dict.fromkeys(k for m in members for k in details[m.run_id].metrics))

@@ -198,15 +198,18 @@ def value_expr(key: Key) -> tuple[str, tuple[Any, ...], str]:
         split, _, name = key.name.partition(".")
         if split in SPLITS and name:
             return (
-                "(SELECT value FROM metrics WHERE run_id = r.run_id AND ((split = '' AND name = ?)"
-                " OR (split = ? AND name = ?)) ORDER BY split LIMIT 1)",
+                "COALESCE((SELECT value FROM metrics WHERE run_id = r.run_id AND split = ''"
+                " AND name = ?), (SELECT value FROM metrics WHERE run_id = r.run_id"
+                " AND split = ? AND name = ?))",
                 (key.name, split, name),
                 "number",
             )
+        # Two primary-key look-ups: the logged metric, else the validation split's.
         return (
-            "(SELECT value FROM metrics WHERE run_id = r.run_id AND name = ?"
-            " AND split IN ('', 'valid') ORDER BY split LIMIT 1)",
-            (key.name,),
+            "COALESCE((SELECT value FROM metrics WHERE run_id = r.run_id AND split = ''"
+            " AND name = ?), (SELECT value FROM metrics WHERE run_id = r.run_id"
+            " AND split = 'valid' AND name = ?))",
+            (key.name, key.name),
             "number",
         )
     table = "params" if key.entity == "param" else "tags"

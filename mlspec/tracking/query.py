@@ -21,7 +21,8 @@ _CHUNK = 500
 
 @dataclass
 class RunRow:
-    """A run with its params, latest metrics and tags (what a search returns)."""
+    """A run with its params, latest metrics and tags (what a search returns). ``run.spec`` is
+    left empty (the spec is in ``params``, flattened); ``Tracker.get_run`` has it."""
 
     run: RunRecord
     params: dict[str, str] = field(default_factory=dict)
@@ -59,7 +60,10 @@ def search(
     order_sql, order_params, order_keys = compile_order(order_by)
     if not tracker.exists():
         return [], where.keys + order_keys
-    sql = f"SELECT {RUN_COLS} FROM runs AS r WHERE {where.sql} ORDER BY {order_sql}"
+    # The resolved spec is not decoded for each match (it is in params, flattened): RunRow.run.spec
+    # is {} here; Tracker.get_run gives the whole record.
+    columns = RUN_COLS.replace("spec_json", "'{}'")
+    sql = f"SELECT {columns} FROM runs AS r WHERE {where.sql} ORDER BY {order_sql}"
     params: tuple[Any, ...] = (*where.params, *order_params)
     if max_results is not None:
         sql += " LIMIT ?"
@@ -72,25 +76,36 @@ def search(
     return rows, where.keys + order_keys
 
 
+_DETAIL_QUERIES = (
+    ("params", "SELECT run_id, key, value FROM params"),
+    (
+        "metrics",
+        "SELECT run_id, CASE split WHEN '' THEN name ELSE split || '.' || name END, value"
+        " FROM metrics",
+    ),
+    ("tags", "SELECT run_id, key, value FROM tags"),
+)
+
+
 def _load_details(conn: sqlite3.Connection, rows: list[RunRow]) -> None:
+    """Params, metrics and tags of every row. For a large share of the runs one scan of each
+    table is cheaper than looking the runs up; for a few, look them up in chunks."""
     by_id = {r.run_id: r for r in rows}
-    ids = list(by_id)
-    for chunk in _chunks(ids):
-        marks = ", ".join("?" for _ in chunk)
-        for run_id, key, value in conn.execute(
-            f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks})", chunk
-        ):
-            by_id[run_id].params[key] = value
-        for run_id, split, name, value in conn.execute(
-            f"SELECT run_id, split, name, value FROM metrics WHERE run_id IN ({marks})"
-            " ORDER BY split, name",
-            chunk,
-        ):
-            by_id[run_id].metrics[metric_key(split, name)] = value
-        for run_id, key, value in conn.execute(
-            f"SELECT run_id, key, value FROM tags WHERE run_id IN ({marks})", chunk
-        ):
-            by_id[run_id].tags[key] = value
+    (total,) = conn.execute("SELECT COUNT(*) FROM runs").fetchone()
+    if len(rows) * 4 >= total:
+        batches: list[tuple[str, Sequence[str]]] = [("", ())]
+    else:
+        batches = [
+            (f" WHERE run_id IN ({', '.join('?' for _ in chunk)})", chunk)
+            for chunk in _chunks(list(by_id))
+        ]
+    for attribute, query in _DETAIL_QUERIES:
+        targets = {run_id: getattr(row, attribute) for run_id, row in by_id.items()}
+        for where, args in batches:
+            for run_id, key, value in conn.execute(query + where, args):
+                target = targets.get(run_id)
+                if target is not None:
+                    target[key] = value
 
 
 def search_runs(
@@ -128,6 +143,7 @@ class RunDetails:
     lineage: dict[str, Any]
     artifacts: list[dict[str, Any]]  # logged with log_artifact
     outputs: dict[str, str]  # node.output -> digest, from the stage executions
+    output_refs: dict[str, dict[str, Any]] = field(default_factory=dict)  # + codec and size
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -181,13 +197,13 @@ def run_details(tracker: Tracker, run: RunRecord) -> RunDetails:
                 (run.run_id,),
             )
         ]
-        outputs: dict[str, str] = {}
+        refs: dict[str, dict[str, Any]] = {}
         for node, outputs_json in conn.execute(
             "SELECT node, outputs_json FROM stage_runs WHERE run_id = ? ORDER BY id",
             (run.run_id,),
         ):
             for name, ref in json.loads(outputs_json).items():
-                outputs[f"{node}.{name}"] = ref.get("digest", "")
+                refs[f"{node}.{name}"] = ref
     return RunDetails(
         run,
         params,
@@ -195,7 +211,8 @@ def run_details(tracker: Tracker, run: RunRecord) -> RunDetails:
         tags,
         json.loads(row[0]) if row else {},
         artifacts,
-        outputs,
+        {name: ref.get("digest", "") for name, ref in refs.items()},
+        refs,
     )
 
 
