@@ -28,7 +28,7 @@ from mlspec.engine.console import make_console
 from mlspec.errors import Problem, SpecError
 from mlspec.store import Store
 from mlspec.tracking import RunRecord, Tracker
-from mlspec.tracking.query import run_details, search, stage_counts
+from mlspec.tracking.query import dumps_lines, run_details, search, stage_counts
 
 ACTIONS = ["ls", "show", "compare", "export"]
 
@@ -80,7 +80,7 @@ def command(argv: list[str]) -> int | None:
             for row in rows:
                 ran, cached = counts.get(row.run_id, (0, 0))
                 payload.append(row.to_json() | {"ran": ran, "cached": cached})
-            print(json.dumps(payload, indent=2, default=str))
+            print(dumps_lines(payload))
             return 0
         print_ls(console, rows, keys, counts, filtered=bool(filter_string))
         return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import sys
 import time
@@ -18,7 +17,7 @@ from rich.table import Table
 from mlspec.errors import Problem, SpecError
 from mlspec.tracking import Tracker
 from mlspec.tracking.filter import Key
-from mlspec.tracking.query import RunDetails, RunRow, export_rows
+from mlspec.tracking.query import RunDetails, RunRow, dumps_lines, export_rows
 
 if TYPE_CHECKING:
     from mlspec.engine.sweep import Comparison
@@ -299,7 +298,7 @@ def export_runs(rows: Sequence[RunRow], fmt: str | None, output: str | None, con
                 )
             )
     if fmt == "json":
-        text = json.dumps([r.to_json() for r in rows], indent=2, default=str) + "\n"
+        text = dumps_lines([r.to_json() for r in rows]) + "\n"
     else:
         columns, flat = export_rows(rows)
         buffer = io.StringIO()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,21 @@ class RunRow:
         return self.run.run_id
 
     def to_json(self) -> dict[str, Any]:
-        record = {k: v for k, v in asdict(self.run).items() if k != "spec"}
+        # Shallow (asdict deep-copies): listing 10,000 runs should not copy them all.
+        record = {f: getattr(self.run, f) for f in _RUN_FIELDS if f != "spec"}
         return {**record, "params": self.params, "metrics": self.metrics, "tags": self.tags}
+
+
+_RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
+
+
+def dumps_lines(items: Sequence[Any]) -> str:
+    """A JSON array with one item per line: readable, and written by json's C encoder (an
+    indented dump goes through the pure-Python one, seconds for 10,000 runs)."""
+    if not items:
+        return "[]"
+    body = ",\n".join(json.dumps(item, default=str) for item in items)
+    return f"[\n{body}\n]"
 
 
 def metric_key(split: str, name: str) -> str:

@@ -8,13 +8,17 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
+from mlspec_mlflow.cli import main
 from mlspec_mlflow.mirror import mirror_runs
 
 from mlspec.errors import TrackingError
+from mlspec.store import Store
+from mlspec.tracking import StageExecution, Tracker
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -41,7 +45,27 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLSPEC_")}
     subprocess.run([sys.executable, "-c", script], cwd=root, env=env, check=True, timeout=120)
+    _engine_run(root)
     return root
+
+
+def _engine_run(root: Path) -> None:
+    """A run recorded the way the engine records one: a spec, a stage execution whose outputs
+    are in the store, evaluate metrics by split (without training anything)."""
+    store = Store(root / ".mlspec")
+    store.ensure()
+    report = store.save({"task": "classification", "valid": {"roc_auc": 0.97}}, "json")
+    frame_ref = store.save({"not": "a frame, but stored with another codec"}, "json")
+    tracker = Tracker(store.db_path)
+    spec = {"name": "bc", "model": {"_target_": "lightgbm.LGBMClassifier", "n_estimators": 20}}
+    tracker.start_run("engine-run", "bc", spec, ["model.n_estimators=20"], "abc123", None)
+    outputs = {"metrics": asdict(report), "data": asdict(frame_ref) | {"codec": "frame"}}
+    tracker.record_stage(
+        StageExecution("engine-run", "evaluate", "evaluate@1", "k", "miss", 1.0, 0.1, outputs, {}),
+        "bc",
+    )
+    tracker.log_metrics("engine-run", {"valid": {"roc_auc": 0.97}, "test": {"roc_auc": 0.95}})
+    tracker.finish_run("engine-run", "completed")
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +91,10 @@ def _ids(project: Path) -> dict[str, str]:
 def test_params_metrics_tags_and_status_arrive_in_mlflow(project: Path, mirrored) -> None:
     uri, results = mirrored
     ids = _ids(project)
-    assert [(r.run_id, r.status) for r in results] == [
-        (ids["parent"], "mirrored"),
-        (ids["child"], "mirrored"),
-    ]
+    assert sorted((r.run_id, r.status) for r in results) == sorted(
+        [(ids["parent"], "mirrored"), (ids["child"], "mirrored"), ("engine-run", "mirrored")]
+    )
+    results = [r for r in results if r.run_id != "engine-run"]
     client = MlflowClient(uri)
     run = client.get_run(results[0].mlflow_run_id)
     assert client.get_experiment(run.info.experiment_id).name == "churn"
@@ -89,8 +113,29 @@ def test_params_metrics_tags_and_status_arrive_in_mlflow(project: Path, mirrored
     assert child.data.metrics == {"fold_auc": 0.9}
 
 
+def test_an_engine_run_brings_its_spec_split_metrics_and_json_outputs(
+    mirrored, tmp_path: Path
+) -> None:
+    uri, results = mirrored
+    [result] = [r for r in results if r.run_id == "engine-run"]
+    client = MlflowClient(uri)
+    run = client.get_run(result.mlflow_run_id)
+    assert client.get_experiment(run.info.experiment_id).name == "bc"
+    assert run.data.params["model._target_"] == "lightgbm.LGBMClassifier"
+    assert run.data.params["model.n_estimators"] == "20"
+    assert run.data.metrics == {"valid.roc_auc": 0.97, "test.roc_auc": 0.95}
+    assert run.data.tags["mlflow.source.git.commit"] == "abc123"
+    names = {a.path for a in client.list_artifacts(run.info.run_id, "mlspec/evaluate")}
+    assert names == {"mlspec/evaluate/metrics.json"}  # the frame output only with --artifacts all
+    metrics = client.download_artifacts(
+        run.info.run_id, "mlspec/evaluate/metrics.json", str(tmp_path)
+    )
+    assert json.loads(Path(metrics).read_text())["valid"] == {"roc_auc": 0.97}
+
+
 def test_artifacts_and_lineage_are_copied(mirrored, tmp_path: Path) -> None:
     uri, results = mirrored
+    results = [r for r in results if r.run_id != "engine-run"]
     client = MlflowClient(uri)
     run_id = results[0].mlflow_run_id
     report = client.download_artifacts(run_id, "docs/report.txt", str(tmp_path))
@@ -119,34 +164,26 @@ def test_mirroring_again_skips_then_force_replaces(project: Path, mirrored) -> N
         mirror_runs(uri, db, ["nope"])
 
 
-def test_the_command_line(project: Path, mirrored) -> None:
+def test_the_command_line(project: Path, mirrored, capsys: pytest.CaptureFixture[str]) -> None:
     uri, _ = mirrored
+    args = ["mirror", "--tracking-uri", uri, "--project", str(project)]
+    main([*args, "-f", "name = child", "--artifacts", "none", "--force"])
+    out = capsys.readouterr().out
+    assert out.startswith("replaced ") and "1 of 1 runs mirrored" in out, out
+
+    with pytest.raises(SystemExit) as exited:
+        main([*args, "--filter", "metrics.x > high"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "at position 12" in err and "fix:" in err and "Traceback" not in err, err
+
+    # The module runs as a program (the console script `mlspec-mlflow` calls the same main).
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    command = [sys.executable, "-m", "mlspec_mlflow", "mirror", "--tracking-uri", uri]
-    out = subprocess.run(
-        [
-            *command,
-            "--project",
-            str(project),
-            "-f",
-            "name = child",
-            "--artifacts",
-            "none",
-            "--force",
-        ],
+    helped = subprocess.run(
+        [sys.executable, "-m", "mlspec_mlflow", "mirror", "--help"],
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=120,
     )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("replaced ") and "1 of 1 runs mirrored" in out.stdout, out.stdout
-    bad = subprocess.run(
-        [*command, "--project", str(project), "--filter", "metrics.x > high"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert bad.returncode == 2 and "at position 12" in bad.stderr, bad.stderr
-    assert "Traceback" not in bad.stderr
+    assert helped.returncode == 0 and "--tracking-uri" in helped.stdout, helped.stderr
