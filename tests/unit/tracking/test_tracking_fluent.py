@@ -278,3 +278,10 @@ def test_a_forked_worker_logs_to_the_parents_run_over_its_own_connection() -> No
     assert Tracker(fluent.db_path()).get_run(run.run_id).status == "completed"
     assert len(metric_history(tracker, run.run_id, "from_parent")) == 1  # not written twice
     assert sorted(h["step"] for h in metric_history(tracker, run.run_id, "from_child")) == [0, 1]
+
+
+def test_both_import_forms_give_the_same_api() -> None:
+    from mlspec import tracking as alias
+
+    assert alias.start_run is mlflow.start_run and alias.log_metric is fluent.log_metric
+    assert {"start_run", "log_param", "log_metric", "end_run", "search_runs"} <= set(alias.__all__)
