@@ -83,6 +83,8 @@ def command(argv: list[str]) -> int | None:
             print(dumps_lines(payload))
             return 0
         print_ls(console, rows, keys, counts, filtered=bool(filter_string))
+        if limit and len(rows) == limit:
+            console.print(f"[dim]the first {limit} runs; --limit N shows more, --limit 0 all[/]")
         return 0
     if len(args.run_ids) != 1:
         raise SpecError(
