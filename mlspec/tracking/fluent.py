@@ -15,8 +15,8 @@ the current one that has a ``.mlspec`` store, else a new ``.mlspec/`` in the cur
 
 Inside an mlspec stage the engine's run is already active: ``log_*`` attach to it without
 ``start_run`` (and ``start_run()`` returns it; ``end_run()`` then leaves it running, since the
-engine finishes it). ``start_run(nested=True)`` makes a child run anywhere. A stage served from the cache does not
-run, so it logs nothing on that run.
+engine finishes it). ``start_run(nested=True)`` makes a child run anywhere. A stage served from
+the cache does not run, so it logs nothing on that run.
 
 Speed and durability: values are buffered and written in batches by
 :class:`mlspec.tracking.writer.RunWriter` (see there for exactly what a crash can lose: at most the
