@@ -18,7 +18,7 @@ from mlspec.config import hydra_glue
 from mlspec.config.locate import locate_spec, split_conf_arg
 from mlspec.engine import job
 from mlspec.engine.job import ENV_CONFIG_DIR, ENV_PROJECT_ROOT, task
-from mlspec.engine.operations import check_spec
+from mlspec.engine.operations import check_spec, check_sweep
 
 _INTROSPECTION = ("help", "hydra_help", "cfg", "info", "shell_completion")
 MAX_PREFLIGHT_COMPOSES = 64
@@ -38,9 +38,9 @@ def command(argv: list[str]) -> int | None:
     overrides = list(args.overrides)
     single_run = not introspecting and not args.multirun
     if not introspecting:
-        for concrete in preflight_variants(source, overrides, multirun=bool(args.multirun)):
-            if args.multirun:
-                check_spec(source, concrete)
+        variants = preflight_variants(source, overrides, multirun=bool(args.multirun))
+        if args.multirun:
+            check_sweep(source, variants)
     os.environ[ENV_PROJECT_ROOT] = str(project_root)
     os.environ[ENV_CONFIG_DIR] = str(source.config_dir)
     args.overrides = hydra_glue.with_default_hydra_overrides(overrides)

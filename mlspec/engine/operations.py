@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec import __version__
-from mlspec.config.load import LoadedSpec, attribute_file, compose_spec
+from mlspec.config.load import LoadedSpec, attribute_file, compose_spec, compose_variants
 from mlspec.config.locate import SpecSource
 from mlspec.engine.accounting import Accounting, accounting_table, build_accounting
 from mlspec.engine.console import ConsoleReporter, metrics_table, summary_table
@@ -64,6 +64,12 @@ def check_spec(source: SpecSource, overrides: list[str]) -> tuple[LoadedSpec, Pl
     """Everything `run` verifies before writing anything: compose, validate, compile, pre-flight."""
     loaded = compose_spec(source, overrides)
     return loaded, prepare_run(loaded)
+
+
+def check_sweep(source: SpecSource, variants: list[list[str]]) -> None:
+    """`check_spec` for every variant of a sweep (see `compose_variants`)."""
+    for loaded in compose_variants(source, variants):
+        prepare_run(loaded)
 
 
 def prepare_run(loaded: LoadedSpec) -> Plan:
