@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlspec.errors import Problem, SpecError, choices_hint
+from mlspec.errors import Problem, SpecError, did_you_mean
 from mlspec.evaluation.options import SliceColumn
 
 # A column without ``bins`` with more distinct values than this is almost surely numeric:
@@ -62,8 +62,8 @@ def slice_codes(frames: dict[str, Any], group: tuple[SliceColumn, ...], index: i
                         "unknown_slice_column",
                         f"slice column '{col.column}' is not in the {s} split",
                         loc,
-                        fix=choices_hint(col.column, present)
-                        + "; columns present: "
+                        fix=(did_you_mean(col.column, present) or "check the name;")
+                        + " columns present: "
                         + ", ".join(present),
                     )
                 )
@@ -155,6 +155,9 @@ def _json_scalar(value: Any) -> Any:
     return iso() if callable(iso) else str(value)
 
 
-def describe(key: dict[str, Any]) -> str:
-    """``colA=x, colB=(1, 2]`` for tables and plots."""
-    return ", ".join(f"{k}={'missing' if v is None else v}" for k, v in key.items())
+def describe(key: dict[str, Any], order: list[list[str]] | None = None) -> str:
+    """``colA=x, colB=(1, 2]`` for tables and plots, columns in declared ``order`` (the
+    artifact's ``slice_columns``) where given."""
+    rank = {c: i for i, c in enumerate(dict.fromkeys(c for g in order or [] for c in g))}
+    keys = sorted(key, key=lambda k: rank.get(k, len(rank)))
+    return ", ".join(f"{k}={'missing' if key[k] is None else key[k]}" for k in keys)

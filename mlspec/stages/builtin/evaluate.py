@@ -93,12 +93,19 @@ class EvaluateStage(Stage):
             how = f"chosen by {chosen['chosen_by']} on valid" if chosen["split"] else "fixed"
             ctx.log(f"decision threshold {chosen['value']:.4g} ({how})")
         metrics = _empty(task, inputs, chosen)
+        metrics["metric_names"] = names  # the json codec sorts keys: the order lives here
+        if params.bootstrap is not None and params.bootstrap.samples:
+            metrics["bootstrap"] = params.bootstrap.model_dump()
         for split, p in preds.items():
             values = _measure(p, names, params, split, metrics)
             undefined = [k for k, v in values.items() if v != v]
             if undefined:
                 ctx.log(f"{split}: undefined on this data (NaN): {', '.join(undefined)}")
         if params.slices:
+            from mlspec.evaluation.options import slice_groups
+
+            # Declared order of the (crossed) columns: the json codec sorts each slice's keys.
+            metrics["slice_columns"] = [[c.column for c in g] for g in slice_groups(params.slices)]
             _slices(params, frames, preds, names, metrics, ctx)
         return {"metrics": metrics, "predictions": _predictions_frame(preds, frames, params)}
 
@@ -183,6 +190,7 @@ def _empty(task: str, inputs: Mapping[str, Any], chosen: dict[str, Any] | None) 
         "threshold": chosen,
         "slices": {s: [] for s in SPLITS},
         "skipped_slices": {s: [] for s in SPLITS},
+        "bootstrap": None,
     }
 
 

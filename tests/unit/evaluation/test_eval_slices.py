@@ -93,7 +93,7 @@ def test_unknown_slice_column_names_the_column_and_the_columns_present(binary):
     problem = err.value.problems[0]
     assert problem.loc == ("evaluate", "slices", 1, 1)
     assert "'mean radiuss'" in problem.message
-    assert "did you mean 'mean radius'" in problem.fix
+    assert problem.fix.startswith("did you mean 'mean radius'? columns present: ")
     assert "columns present: " in problem.fix and "worst area" in problem.fix
 
 
