@@ -22,7 +22,7 @@ class SliceColumn(_Options):
     a bin is the same interval in both splits."""
 
     column: str
-    bins: int | None = Field(None, ge=2, le=100)
+    bins: int | None = Field(default=None, ge=2, le=100)
 
 
 # ``colA``, ``{column: age, bins: 4}``, or a list of those: the crossed slice colA x age-bin.
@@ -42,9 +42,9 @@ class BootstrapOptions(_Options):
     """Percentile intervals from resampling the evaluated rows (the model is not refitted).
     ``samples: 0`` turns intervals off; ``seed`` defaults to the spec's seed."""
 
-    samples: int = Field(200, ge=0, le=100_000)
+    samples: int = Field(default=200, ge=0, le=100_000)
     seed: int | None = None
-    level: float = Field(0.95, gt=0.0, lt=1.0)
+    level: float = Field(default=0.95, gt=0.0, lt=1.0)
 
 
 ChooseBy = Literal["f1", "youden", "accuracy", "balanced_accuracy"]
@@ -63,7 +63,7 @@ class EvaluateOptions(_Options):
     """Shared by the spec's ``evaluate:`` section and the stage's params."""
 
     slices: list[SliceItem] = Field(default_factory=list)
-    min_slice_size: int = Field(30, ge=1)
+    min_slice_size: int = Field(default=30, ge=1)
     bootstrap: BootstrapOptions | None = BootstrapOptions()
     # A fixed threshold on the positive class's score, or how to choose one; null: predict().
     threshold: float | ThresholdOptions | None = None

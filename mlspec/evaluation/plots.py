@@ -270,11 +270,11 @@ def residuals(metrics: dict[str, Any], preds: Any) -> Any:
 
 
 def importance(train_report: dict[str, Any] | None) -> Any:
-    values = (train_report or {}).get("feature_importances") or {}
+    values: dict[str, float] = (train_report or {}).get("feature_importances") or {}
     if not values:
         return message("The estimator reports no feature importances.", "Feature importance")
     ranking = (train_report or {}).get("feature_ranking") or sorted(
-        values, key=values.get, reverse=True
+        values, key=lambda n: -values[n]
     )
     top = [n for n in ranking if n in values][:TOP_FEATURES][::-1]
     fig, (ax,) = figure(width=7.0, height=max(2.5, 0.28 * len(top) + 1.2))

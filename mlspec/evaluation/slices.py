@@ -127,7 +127,7 @@ def _bin(data: Any, col: SliceColumn, loc: tuple[Any, ...]) -> tuple[Any, list[A
     if len(finite) == 0:
         edges = np.array([0.0, 0.0])
     else:
-        edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, col.bins + 1)))
+        edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, (col.bins or 1) + 1)))
         if len(edges) == 1:  # a constant column: one bin
             edges = np.array([edges[0], edges[0]])
     inner = edges[1:-1]
