@@ -320,7 +320,7 @@ def slice_bars(metrics: dict[str, Any], metric: str) -> Any:
         overall = metrics.get(split, {}).get(metric)
         if overall is not None and overall == overall:
             ax.axvline(overall, color="grey", ls="--", lw=1, label=f"whole {split}")
-            ax.legend(fontsize=8, loc="lower right")
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
         ax.set_yticks(
             y, [f"{describe(e['slice'], order)} (n={e['rows']})" for e in entries], fontsize=8
         )

@@ -160,4 +160,12 @@ def describe(key: dict[str, Any], order: list[list[str]] | None = None) -> str:
     artifact's ``slice_columns``) where given."""
     rank = {c: i for i, c in enumerate(dict.fromkeys(c for g in order or [] for c in g))}
     keys = sorted(key, key=lambda k: rank.get(k, len(rank)))
-    return ", ".join(f"{k}={'missing' if key[k] is None else key[k]}" for k in keys)
+    return ", ".join(f"{k}={_show(key[k])}" for k in keys)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "missing"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
