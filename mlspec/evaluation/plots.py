@@ -317,12 +317,15 @@ def slice_bars(metrics: dict[str, Any], metric: str) -> Any:
             capsize=3,
             lw=1,
         )
+        for i in np.flatnonzero(~np.isfinite(values)):
+            ax.text(0, y[i], " undefined on this slice", va="center", fontsize=8, color="grey")
         overall = metrics.get(split, {}).get(metric)
+        note = ""
         if overall is not None and overall == overall:
-            ax.axvline(overall, color="grey", ls="--", lw=1, label=f"whole {split}")
-            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+            ax.axvline(overall, color="grey", ls="--", lw=1)
+            note = f"\n(dashed: whole {split}, {overall:.3f})"
         ax.set_yticks(
             y, [f"{describe(e['slice'], order)} (n={e['rows']})" for e in entries], fontsize=8
         )
-        ax.set(title=f"{metric} by slice ({split})", xlabel=metric)
+        ax.set(title=f"{metric} by slice ({split}){note}", xlabel=metric)
     return fig
