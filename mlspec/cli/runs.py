@@ -1,5 +1,5 @@
-"""mlspec runs [ls|show RUN_ID|compare [RUN_ID ...] [--sweep latest|DIR]] [--json] — the run
-records in the project's database."""
+"""mlspec runs [ls|show RUN_ID [--html [-o PATH]]|compare [RUN_ID ...] [--sweep latest|DIR]]
+[--json] — the run records in the project's database."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.table import Table
 
 from mlspec.cli.main import make_parser
 from mlspec.engine.console import make_console
+from mlspec.engine.report import evaluation_details, write_html_report
 from mlspec.errors import Problem, SpecError
 from mlspec.store import Store
 from mlspec.tracking import RunRecord, Tracker
@@ -24,6 +25,12 @@ def command(argv: list[str]) -> int | None:
     parser.add_argument("action", nargs="?", default="ls", choices=["ls", "show", "compare"])
     parser.add_argument("run_ids", nargs="*", metavar="RUN_ID", help="a run id or its prefix")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--html", action="store_true", help="show: write the run's HTML evaluation report"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, help="--html: where to write it (default .mlspec/reports/)"
+    )
     parser.add_argument("--limit", type=int, default=20)
     parser.add_argument("--spec", help="only runs of this spec name")
     parser.add_argument(
@@ -66,6 +73,9 @@ def command(argv: list[str]) -> int | None:
             Problem("missing_argument", "which run? (exactly one)", fix="mlspec runs show RUN_ID")
         )
     run = _get_run(tracker, args.run_ids[0])
+    if args.html:
+        print(write_html_report(Path.cwd(), tracker, run, args.output))
+        return 0
     stages = tracker.stage_executions(run.run_id)
     metrics = tracker.metrics(run.run_id)
     if args.json:
@@ -103,6 +113,8 @@ def command(argv: list[str]) -> int | None:
         console.print(
             f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items() if v is not None)
         )
+    for renderable in evaluation_details(Path.cwd(), tracker, run):
+        console.print(renderable)
     return 0
 
 
