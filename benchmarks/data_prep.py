@@ -227,13 +227,27 @@ def setup_project(workdir: Path, rows: int) -> dict[str, Any]:
 
 
 def stage_seconds(workdir: Path, run_id: str) -> dict[str, dict[str, Any]]:
-    """Per node: status and duration_s from the run's stage_runs rows in .mlspec/mlspec.db."""
+    """Per node: status, duration_s and started_at from the run's stage_runs rows in
+    .mlspec/mlspec.db."""
     with sqlite3.connect(workdir / ".mlspec" / "mlspec.db") as conn:
         rows = conn.execute(
-            "SELECT node, status, duration_s FROM stage_runs WHERE run_id = ? ORDER BY id",
+            "SELECT node, status, duration_s, started_at FROM stage_runs"
+            " WHERE run_id = ? ORDER BY id",
             (run_id,),
         ).fetchall()
-    return {node: {"status": status, "s": float(s)} for node, status, s in rows}
+    return {
+        node: {"status": status, "s": float(s), "started_at": float(t)}
+        for node, status, s, t in rows
+    }
+
+
+def prep_span(stages: dict[str, dict[str, Any]]) -> float:
+    """Wall seconds from the start of `load` to the start of `features`: the data-preparation
+    stages plus everything the engine does between them (cache keys, tracking). Stage outputs
+    are written on a background thread while the next stage runs, so a stage's own duration no
+    longer includes its writes; the span does, except the last stage's (profile's), which
+    overlaps `features` and shows up there and in the whole-process time."""
+    return stages["features"]["started_at"] - stages["load"]["started_at"]
 
 
 def mlspec_rows(args: argparse.Namespace, workdir: Path, run_id: str) -> dict[str, Any]:
@@ -528,9 +542,13 @@ def report(args: argparse.Namespace, workdir: Path, meta: dict[str, Any]) -> Non
     }
     mlspec_stages = {k: med([s["stages"][k]["s"] for s in M]) for k in PREP_STAGES + OTHER_STAGES}
     prep_plain = [sum(s["parsed"]["steps"][k] for k in PREP_STAGES) for s in P]
-    prep_mlspec = [sum(s["stages"][k]["s"] for k in PREP_STAGES) for s in M]
+    prep_mlspec = [prep_span(s["stages"]) for s in M]
     summary = {
         "data_prep_s": {"plain": prep_plain, "mlspec": prep_mlspec},
+        "stage_sum_s": {
+            "plain": prep_plain,
+            "mlspec": [sum(s["stages"][k]["s"] for k in PREP_STAGES) for s in M],
+        },
         "process_wall_s": {"plain": [s["wall_s"] for s in P], "mlspec": [s["wall_s"] for s in M]},
         "process_cpu_s": {"plain": [s["cpu_s"] for s in P], "mlspec": [s["cpu_s"] for s in M]},
         "peak_rss_mb": {
@@ -552,6 +570,7 @@ def report(args: argparse.Namespace, workdir: Path, meta: dict[str, Any]) -> Non
     print(f"  {'':<44} {'plain':>9} {'mlspec':>9} {'ratio':>7}")
     for label, key, fmt in (
         ("data prep s (load..profile; see below)", "data_prep_s", "9.2f"),
+        ("  mlspec: sum of stage durations instead", "stage_sum_s", "9.2f"),
         ("whole process wall s", "process_wall_s", "9.2f"),
         ("whole process CPU s (user+sys)", "process_cpu_s", "9.2f"),
         ("whole process peak RSS MB", "peak_rss_mb", "9.0f"),
@@ -562,9 +581,10 @@ def report(args: argparse.Namespace, workdir: Path, meta: dict[str, Any]) -> Non
         r = ratios[key]["median_ratio"]
         print(f"  {label:<44} {med(a):{fmt}} {med(b):{fmt}} {r:7.3f}")
     print(
-        "\n  data prep = mlspec: sum of stage_runs.duration_s for load, clean, validate, split,"
-        "\n  profile (stage work + saving outputs to the store); plain: the script's timers for"
-        "\n  the same steps. Whole process: both also fit the same DummyClassifier."
+        "\n  data prep = mlspec: wall time from the start of load to the start of features"
+        "\n  (stage work, encoding, engine work between stages; writes overlap the next stage);"
+        "\n  plain: the script's timers for the same steps. Whole process: both also fit the"
+        "\n  same DummyClassifier."
     )
     print(
         f"\n  data prep time  mlspec / plain = {time_ratio:.3f}   (goal <= {GOAL_TIME}: "
@@ -629,8 +649,9 @@ def report(args: argparse.Namespace, workdir: Path, meta: dict[str, Any]) -> Non
             "peak_rss_tool": time_bin,
             "idle_threshold": args.idle_threshold,
             "compared": {
-                "data_prep_s": "mlspec: sum of stage_runs.duration_s of load, clean, validate,"
-                " split, profile; plain: the script's timers for the same steps",
+                "data_prep_s": "mlspec: features.started_at - load.started_at (stage_runs);"
+                " plain: the script's timers for load, clean, validate, split, profile",
+                "stage_sum_s": "mlspec: sum of stage_runs.duration_s of the same five stages",
                 "process_wall_s": "whole process, perf_counter around subprocess.run",
                 "peak_rss_mb": "GNU time -v Maximum resident set size, whole process",
             },

@@ -16,13 +16,14 @@ import hashlib
 import inspect
 import json
 import math
+import os
 import sys
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache, singledispatch
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from types import ModuleType
 from typing import Any
 
@@ -165,13 +166,55 @@ def digest_hex(digest: str) -> str:
     return digest.removeprefix(DIGEST_PREFIX)
 
 
-@lru_cache(maxsize=256)
 def _normalised_source(source: str) -> str:
     """Source with comments and formatting removed, so cosmetic edits keep caches warm."""
     try:
         return ast.dump(ast.parse(source), annotate_fields=False, include_attributes=False)
     except SyntaxError:
         return source
+
+
+def code_cache_dir() -> Path | None:
+    """Where normalised-source digests are remembered between processes (``MLSPEC_CODE_CACHE``,
+    else the user cache directory; ``MLSPEC_CODE_CACHE=off`` disables it)."""
+    configured = os.environ.get("MLSPEC_CODE_CACHE")
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mlspec" / "code"
+
+
+@lru_cache(maxsize=1024)
+def _normalised_digest(source: str) -> str:
+    """sha256 of the normalised source, remembered by the raw source's sha256.
+
+    Parsing and dumping the AST of every stage module costs a good part of a cached rerun, and
+    the answer depends on the source text alone, so it is memoised per process and on disk: one
+    small file per distinct source, written by rename (readers never see a partial value). A
+    missing, unreadable or malformed entry is recomputed, never trusted.
+    """
+    raw = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    directory = code_cache_dir()
+    entry = directory / raw[:2] / raw if directory is not None else None
+    if entry is not None:
+        try:
+            value = entry.read_text(encoding="ascii")
+            if len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+                return value
+        except (OSError, UnicodeDecodeError):
+            pass
+    value = hashlib.sha256(_normalised_source(source).encode("utf-8")).hexdigest()
+    if entry is not None:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            tmp = entry.with_name(f"{raw}.{os.getpid()}.tmp")
+            tmp.write_text(value, encoding="ascii")
+            os.replace(tmp, entry)
+        except OSError:
+            pass  # a read-only or full cache dir only costs speed
+    return value
 
 
 def code_fingerprint(*objects: type | ModuleType) -> str:
@@ -192,5 +235,5 @@ def code_fingerprint(*objects: type | ModuleType) -> str:
         except (OSError, TypeError):
             source = f"<no source for {module.__name__}>"
         hasher.update(module.__name__.encode())
-        hasher.update(_normalised_source(source).encode())
+        hasher.update(_normalised_digest(source).encode())
     return "sha256:" + hasher.hexdigest()

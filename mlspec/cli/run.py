@@ -1,8 +1,12 @@
 """mlspec run conf=NAME [-m] [overrides...] — through Hydra's own run/multirun machinery.
 
-Before handing over to Hydra, the spec is composed, validated, compiled and pre-flighted once
-(for a sweep: once per swept value), so a bad spec exits 2 with a clear message and nothing is
-written — not even Hydra's output directory.
+A bad spec exits 2 with a clear message and nothing is written — not even Hydra's output
+directory. A sweep is composed, validated, compiled and pre-flighted before Hydra starts, once per
+swept value, so a bad value anywhere fails before the first member runs. A single run is checked
+inside the task, on the configuration Hydra composed for it (composing it a third time only to
+check it first cost a fifth of a cached rerun): the task removes the output directory Hydra made
+if the check fails, and a composition error Hydra meets is re-raised to the CLI, which composes
+once more with the compose API to report it in mlspec's words.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from pathlib import Path
 
 from mlspec.config import hydra_glue
 from mlspec.config.locate import locate_spec, split_conf_arg
+from mlspec.engine import job
 from mlspec.engine.job import ENV_CONFIG_DIR, ENV_PROJECT_ROOT, task
-from mlspec.engine.operations import check_spec
+from mlspec.engine.operations import check_spec, check_sweep
 
 _INTROSPECTION = ("help", "hydra_help", "cfg", "info", "shell_completion")
 MAX_PREFLIGHT_COMPOSES = 64
@@ -31,13 +36,28 @@ def command(argv: list[str]) -> int | None:
         return 0
     source = locate_spec(conf, project_root)
     overrides = list(args.overrides)
+    single_run = not introspecting and not args.multirun
     if not introspecting:
-        for concrete in preflight_variants(source, overrides, multirun=bool(args.multirun)):
-            check_spec(source, concrete)
+        variants = preflight_variants(source, overrides, multirun=bool(args.multirun))
+        if args.multirun:
+            check_sweep(source, variants)
     os.environ[ENV_PROJECT_ROOT] = str(project_root)
     os.environ[ENV_CONFIG_DIR] = str(source.config_dir)
     args.overrides = hydra_glue.with_default_hydra_overrides(overrides)
-    hydra_glue.run_hydra(args, parser, task, source.config_dir, source.config_name)
+    if not single_run:
+        hydra_glue.run_hydra(args, parser, task, source.config_dir, source.config_name)
+        return 0
+    job.task_started = False
+    hydra_glue.raise_errors_until_task()
+    try:
+        hydra_glue.run_hydra(args, parser, task, source.config_dir, source.config_name)
+    except Exception:
+        if job.task_started:
+            raise
+        check_spec(source, overrides)  # the same composition, reported as a SpecError
+        raise  # the compose API accepted what Hydra's run path refused: show Hydra's error
+    finally:
+        hydra_glue.report_errors_as_hydra_does()
     return 0
 
 

@@ -3,7 +3,7 @@ database.
 
     mlspec runs ls --filter "metrics.roc_auc > 0.9 and params.model = lightgbm"
                    --sort "metrics.roc_auc desc" --limit 10 [--json]
-    mlspec runs show RUN_ID [--json]
+    mlspec runs show RUN_ID [--json]   |   mlspec runs show RUN_ID --html [-o report.html]
     mlspec runs compare RUN_A RUN_B ... [--all] [--json]      (no ids: the latest sweep)
     mlspec runs export [--filter ...] [--sort ...] --format csv|json -o FILE
 """
@@ -25,6 +25,7 @@ from mlspec.cli.runs_view import (
     print_show,
 )
 from mlspec.engine.console import make_console
+from mlspec.engine.report import evaluation_details, write_html_report
 from mlspec.errors import Problem, SpecError
 from mlspec.store import Store
 from mlspec.tracking import RunRecord, Tracker
@@ -58,7 +59,16 @@ def command(argv: list[str]) -> int | None:
     parser.add_argument(
         "--format", choices=["csv", "json"], help="export: default from -o's suffix"
     )
-    parser.add_argument("-o", "--output", help="export: the file to write (default: stdout)")
+    parser.add_argument(
+        "--html", action="store_true", help="show: write the run's HTML evaluation report"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="export: the file to write (default: stdout); show --html: where to write the"
+        " report (default .mlspec/reports/)",
+    )
     args = parser.parse_args(argv)
     tracker = Tracker(_db_path())
     console = make_console()
@@ -73,7 +83,8 @@ def command(argv: list[str]) -> int | None:
         limit = default_limit if args.limit is None else args.limit
         rows, keys = search(tracker, filter_string, args.sort, limit or None)
         if args.action == "export":
-            return export_runs(rows, args.format, args.output, console)
+            output = str(args.output) if args.output is not None else None
+            return export_runs(rows, args.format, output, console)
         counts = stage_counts(tracker, [r.run_id for r in rows])
         if args.json:
             payload = []
@@ -91,6 +102,9 @@ def command(argv: list[str]) -> int | None:
             Problem("missing_argument", "which run? (exactly one)", fix="mlspec runs show RUN_ID")
         )
     run = _get_run(tracker, args.run_ids[0])
+    if args.html:
+        print(write_html_report(Path.cwd(), tracker, run, args.output))
+        return 0
     details = run_details(tracker, run)
     if args.json:
         stages = tracker.stage_executions(run.run_id)
@@ -106,7 +120,7 @@ def command(argv: list[str]) -> int | None:
         shown["lineage"] = details.lineage | {"artifacts": details.outputs}
         print(json.dumps(shown, indent=2, default=str))
         return 0
-    print_show(console, tracker, details)
+    print_show(console, tracker, details, evaluation_details(Path.cwd(), tracker, run))
     return 0
 
 

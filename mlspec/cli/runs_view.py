@@ -98,7 +98,12 @@ def _key_value(row: RunRow, key: Key) -> str:
     return source.get(key.name, "-")
 
 
-def print_show(console: Any, tracker: Tracker, details: RunDetails) -> None:
+def print_show(
+    console: Any, tracker: Tracker, details: RunDetails, evaluation: Sequence[Any] = ()
+) -> None:
+    """One run; ``evaluation``: the evaluate stage's tables (metrics with intervals, slices),
+    printed after the metrics table, which then leaves out the split metrics they show."""
+    split_metrics_shown = any("metrics (" in str(getattr(r, "title", "")) for r in evaluation)
     run = details.run
     best = "  [bold]★ best of its sweep[/]" if run.sweep_best else ""
     name = f"  name {escape(run.run_name)}" if run.run_name else ""
@@ -131,11 +136,12 @@ def print_show(console: Any, tracker: Tracker, details: RunDetails) -> None:
                 f"rows {row['step']}: {row['rows_in']} -> {row['rows_out']}"
                 f" ({row['removed']} removed/quarantined, {row['changed']} changed)"
             )
-    if details.metrics:
+    shown = {k: m for k, m in details.metrics.items() if m["logged"] or not split_metrics_shown}
+    if shown:
         table = Table(title="metrics")
         for col in ("metric", "value", "step", "values logged"):
             table.add_column(col, justify="right" if col != "metric" else "left")
-        for key, m in details.metrics.items():
+        for key, m in shown.items():
             table.add_row(
                 escape(key),
                 _num(m["value"]),
@@ -143,6 +149,8 @@ def print_show(console: Any, tracker: Tracker, details: RunDetails) -> None:
                 str(m["history"]) if m["logged"] else "",
             )
         console.print(table)
+    for renderable in evaluation:
+        console.print(renderable)
     if details.params:
         table = Table(title="params")
         table.add_column("param")

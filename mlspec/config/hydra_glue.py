@@ -93,6 +93,29 @@ def run_hydra(
     )
 
 
+_FULL_ERROR = "HYDRA_FULL_ERROR"
+_saved_full_error: list[str | None] = []
+
+
+def raise_errors_until_task() -> None:
+    """Make Hydra raise, instead of print, the errors it meets before it calls the task
+    (composition: unknown config group option, bad key in an override...), so the CLI can report
+    them in mlspec's words with exit code 2. Uses Hydra's documented ``HYDRA_FULL_ERROR`` switch;
+    `report_errors_as_hydra_does` (called first thing in the task) puts it back."""
+    _saved_full_error.append(os.environ.get(_FULL_ERROR))
+    os.environ[_FULL_ERROR] = "1"
+
+
+def report_errors_as_hydra_does() -> None:
+    if not _saved_full_error:
+        return
+    previous = _saved_full_error.pop()
+    if previous is None:
+        os.environ.pop(_FULL_ERROR, None)
+    else:
+        os.environ[_FULL_ERROR] = previous
+
+
 def compose(config_dir: Path, config_name: str, overrides: list[str]) -> Any:
     """Compose with Hydra's compose API (for `plan` and pre-flight validation); hydra node kept."""
     from hydra import compose as hydra_compose

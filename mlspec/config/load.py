@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,19 @@ class LoadedSpec:
 
 def compose_spec(source: SpecSource, overrides: list[str]) -> LoadedSpec:
     """Compose with the compose API (for `plan` and pre-flight checks of `run`)."""
+    return _validated(_compose(source, overrides), source, overrides)
+
+
+def _compose(source: SpecSource, overrides: list[str]) -> Any:
+    """The composed config, hydra node included."""
     check_override_syntax(source, overrides)
     try:
-        cfg = hydra_glue.compose(source.config_dir, source.config_name, overrides)
+        return hydra_glue.compose(source.config_dir, source.config_name, overrides)
     except Exception as exc:
         raise SpecError(composition_problem(exc, source, overrides)) from None
+
+
+def _validated(cfg: Any, source: SpecSource, overrides: list[str]) -> LoadedSpec:
     from omegaconf import open_dict
 
     choices = {
@@ -44,6 +52,72 @@ def compose_spec(source: SpecSource, overrides: list[str]) -> LoadedSpec:
     with open_dict(cfg):
         del cfg["hydra"]
     return validate_cfg(cfg, source, choices, overrides)
+
+
+def compose_variants(source: SpecSource, variants: list[list[str]]) -> Iterator[LoadedSpec]:
+    """Validated specs for a sweep's variants: the first composed in full; each other one, when
+    it differs from the first by one plain ``key=scalar`` override of an existing scalar (the
+    common sweep, e.g. ``model.learning_rate=0.05,0.1,0.2``), by setting that value on a copy of
+    the first — what Hydra's own override step does after composing the same defaults — instead
+    of composing again (about 0.1-0.2 s per value). Group choices, ``+``/``~`` overrides and
+    containers are composed in full."""
+    import copy
+
+    base_cfg = _compose(source, variants[0])
+    yield _validated(copy.deepcopy(base_cfg), source, variants[0])
+    base_plain = [o for o in variants[0] if not _is_hydra(o)]
+    for variant in variants[1:]:
+        cfg = None
+        changed = [o for o, b in zip(variant, base_plain, strict=False) if o != b]
+        if len(variant) == len(base_plain) and len(changed) == 1:
+            cfg = _with_scalar_override(base_cfg, changed[0])
+        yield (
+            _validated(cfg, source, variant) if cfg is not None else compose_spec(source, variant)
+        )
+
+
+def _is_hydra(override: str) -> bool:
+    return override.lstrip("+~").startswith(("hydra.", "hydra/"))
+
+
+def _with_scalar_override(base_cfg: Any, override: str) -> Any:
+    """A copy of ``base_cfg`` with a plain scalar override applied, or None when the override
+    is anything else (then the caller composes in full)."""
+    import copy
+
+    from omegaconf import OmegaConf
+
+    try:
+        (parsed,) = hydra_glue.parse_overrides([override])
+    except Exception:
+        return None
+    key = parsed.key_or_group
+    if (
+        parsed.package is not None
+        or parsed.is_add()
+        or parsed.is_force_add()
+        or parsed.is_delete()
+        or parsed.is_sweep_override()
+        or _is_hydra(key)
+        or key in base_cfg.hydra.runtime.choices  # a config group: changes the defaults list
+    ):
+        return None
+    value = parsed.value()
+    missing = object()
+    current = OmegaConf.select(base_cfg, key, default=missing, throw_on_missing=False)
+    if (
+        current is missing
+        or isinstance(value, dict | list)
+        or OmegaConf.is_config(current)
+        or isinstance(current, dict | list)
+    ):
+        return None
+    cfg = copy.deepcopy(base_cfg)
+    try:
+        OmegaConf.update(cfg, key, value, merge=True)
+    except Exception:
+        return None
+    return cfg
 
 
 def validate_cfg(

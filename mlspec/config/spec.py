@@ -19,7 +19,8 @@ from pydantic import (
 )
 
 from mlspec.errors import choices_hint
-from mlspec.stages.builtin.evaluate import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from mlspec.evaluation.names import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from mlspec.evaluation.options import EvaluateOptions
 from mlspec.stages.builtin.load import LoadParams
 from mlspec.stages.builtin.validate import ColumnSchema
 
@@ -55,7 +56,10 @@ class DataSpec(SpecModel):
     target: str
 
 
-class EvaluateSpec(SpecModel):
+class EvaluateSpec(SpecModel, EvaluateOptions):
+    """Metrics, objective, and the options of ``EvaluateOptions`` (slices, min_slice_size,
+    bootstrap, threshold) that the evaluate stage receives as they are."""
+
     metrics: list[str] | None = None
     # The metric a sweep optimises, computed on the validation split (never on test).
     objective: str | None = None

@@ -45,13 +45,18 @@ def run_artifacts(tracker: Tracker, run: RunRecord) -> list[RunArtifact]:
 
 
 def export_artifact(store: Store, artifact: RunArtifact, target: Path) -> Path:
-    """Write the artifact to ``target``; frames as parquet or csv (by suffix), json as json,
-    estimators as the stored joblib bytes. The digest is verified before anything is written."""
+    """Write the artifact to ``target``: frames as CSV (``.csv``), Arrow IPC as stored
+    (``.arrow``/``.feather``) or parquet (anything else); json as json; estimators as the stored
+    joblib bytes. The digest is verified before anything is written."""
     data = store.objects.get(artifact.ref.digest)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if artifact.ref.codec == "frame" and target.suffix.lower() == ".csv":
+    suffix = target.suffix.lower()
+    if artifact.ref.codec == "frame" and suffix not in (".arrow", ".feather"):
         value: Any = store.load(artifact.ref)
-        value.to_csv(target, index=False)
+        if suffix == ".csv":
+            value.to_csv(target, index=False)
+        else:
+            value.to_parquet(target, index=False)
     else:
         target.write_bytes(data)
     return target

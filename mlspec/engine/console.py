@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
@@ -57,20 +57,12 @@ def summary_table(results: list[NodeResult], title: str = "stages") -> Table:
     return table
 
 
-def metrics_table(metrics: dict[str, Any], label: str = "") -> Table:
-    splits = [s for s in ("valid", "test") if isinstance(metrics.get(s), dict) and metrics[s]]
-    table = Table(title=f"{label}metrics ({metrics.get('task', '?')})")
-    table.add_column("metric")
-    for s in splits:
-        table.add_column(s, justify="right")
-    names = sorted({n for s in splits for n in metrics[s]})
-    for name in names:
-        row = [name]
-        for s in splits:
-            v = metrics[s].get(name)
-            row.append("-" if v is None else f"{v:.4f}")
-        table.add_row(*row)
-    return table
+def metrics_table(metrics: dict[str, Any], label: str = "") -> RenderableType:
+    """Metrics with their bootstrap intervals, then per-slice metrics when slices are declared
+    (``mlspec.evaluation.tables``)."""
+    from mlspec.evaluation.tables import evaluation_renderable
+
+    return evaluation_renderable(metrics, label)
 
 
 def print_error(console: Console, error: MlspecError) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec import __version__
-from mlspec.config.load import LoadedSpec, attribute_file, compose_spec
+from mlspec.config.load import LoadedSpec, attribute_file, compose_spec, compose_variants
 from mlspec.config.locate import SpecSource
 from mlspec.engine.accounting import Accounting, accounting_table, build_accounting
 from mlspec.engine.console import ConsoleReporter, metrics_table, summary_table
@@ -64,15 +64,25 @@ def compile_checked(loaded: LoadedSpec) -> Plan:
 def check_spec(source: SpecSource, overrides: list[str]) -> tuple[LoadedSpec, Plan]:
     """Everything `run` verifies before writing anything: compose, validate, compile, pre-flight."""
     loaded = compose_spec(source, overrides)
+    return loaded, prepare_run(loaded)
+
+
+def check_sweep(source: SpecSource, variants: list[list[str]]) -> None:
+    """`check_spec` for every variant of a sweep (see `compose_variants`)."""
+    for loaded in compose_variants(source, variants):
+        prepare_run(loaded)
+
+
+def prepare_run(loaded: LoadedSpec) -> Plan:
+    """Compile and pre-flight a validated spec, reading the store but writing nothing: a
+    problem found here leaves the project exactly as it was."""
     plan = compile_checked(loaded)
-    store = Store.for_project(source.project_root)
-    tracker = Tracker(store.db_path)
+    store = Store.for_project(loaded.source.project_root)
     try:
-        statuses = walk_plan(plan, store, tracker)
-        preflight(plan, statuses, source.project_root)
+        preflight(plan, walk_plan(plan, store, Tracker(store.db_path)), loaded.source.project_root)
     except SpecError as exc:
-        raise attach_files(exc, loaded, source) from None
-    return loaded, plan
+        raise attach_files(exc, loaded, loaded.source) from None
+    return plan
 
 
 def plan_status(source: SpecSource, overrides: list[str]) -> tuple[Plan, list[NodeStatus]]:
@@ -101,15 +111,15 @@ def execute_run(
     output_dir: str | None = None,
     sweep_dir: str | None = None,
     job_num: int | None = None,
+    plan: Plan | None = None,
 ) -> RunResult:
+    """Execute a validated spec. ``plan``: the result of `prepare_run` on the same spec, when the
+    caller already has it (compiling and pre-flighting again would only cost time)."""
     source = loaded.source
-    plan = compile_checked(loaded)
+    if plan is None:
+        plan = prepare_run(loaded)
     store = Store.for_project(source.project_root)
     tracker = Tracker(store.db_path)
-    try:
-        preflight(plan, walk_plan(plan, store, tracker), source.project_root)
-    except SpecError as exc:
-        raise attach_files(exc, loaded, source) from None
     store.ensure()
     store.clean_tmp()  # temp files a crashed writer left behind (older than an hour)
     gitignore = store.root / ".gitignore"

@@ -4,11 +4,14 @@ For each node, in order: compute the full cache key from its static preimage and
 its inputs; a deterministic node whose key has an action record is a hit and loads nothing;
 otherwise take the key's lock (so parallel sweep jobs compute it once), look again, and run.
 Objects are durable before the action record is written, so a crash at any instant leaves the
-store consistent and the next run resumes from the completed stages.
+store consistent and the next run resumes from the completed stages. The writing itself happens
+on a background thread (`mlspec.store.commit`) while the next stage computes; the key's lock is
+held until the record is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from collections import Counter
@@ -23,6 +26,7 @@ from mlspec.plan.keys import cache_key
 from mlspec.plan.model import Plan, StageNode
 from mlspec.stages.api import StageContext
 from mlspec.store import ActionRecord, ArtifactRef, Store
+from mlspec.store.commit import CommitQueue
 from mlspec.tracking import StageExecution, Tracker
 from mlspec.tracking.fluent import engine_run
 
@@ -79,13 +83,22 @@ class Runner:
             (ref.node, ref.output) for n in plan.nodes for ref in n.inputs.values()
         )
         self._pending: Counter[str] = Counter()  # digest -> reads still to come
+        self._commits: CommitQueue | None = None
 
     def execute(self) -> RunOutcome:
         # Stages that call mlspec.tracking.log_* (or start_run) log to this run.
         with engine_run(self.tracker.db_path, self.run_id, self.plan.spec_name):
-            return self._execute()
+            self._commits = self.store.commit_queue()
+            try:
+                outcome = self._execute_all()
+            except BaseException:
+                with contextlib.suppress(BaseException):  # the stage's error is the one to report
+                    self._commits.close()
+                raise
+            self._commits.close()
+            return outcome
 
-    def _execute(self) -> RunOutcome:
+    def _execute_all(self) -> RunOutcome:
         outcome = RunOutcome(self.run_id)
         for node in self.plan.nodes:
             result = self._execute_node(node, outcome.artifacts)
@@ -117,28 +130,33 @@ class Runner:
             if record is not None:
                 return self._finish(node, key, "hit", t0, started, record.outputs, preimage)
         self.reporter.stage_started(node)
-        with self.store.lock(key):
-            waited = False
+        assert self._commits is not None, "execute() opens the commit queue"
+        lock = self.store.acquire(key)
+        try:
             if node.stage_cls.is_deterministic(node.params):
                 record = self.store.get_action(key)
                 if record is not None:  # another job computed it while we waited for the lock
+                    lock.release()
                     return self._finish(
                         node, key, "hit", t0, started, record.outputs, preimage, waited=True
                     )
-            outputs = self._compute(node, key, artifacts, t0)
-            self.store.put_action(
-                ActionRecord(
-                    key=key,
-                    stage=node.stage_id,
-                    node=node.name,
-                    outputs=outputs,
-                    preimage=preimage,
-                    run_id=self.run_id,
-                    started_at=started,
-                    duration_s=self.clock() - t0,
-                )
+            outputs, unwritten = self._compute(node, key, artifacts, t0)
+            record = ActionRecord(
+                key=key,
+                stage=node.stage_id,
+                node=node.name,
+                outputs=outputs,
+                preimage=preimage,
+                run_id=self.run_id,
+                started_at=started,
+                duration_s=self.clock() - t0,
             )
-        return self._finish(node, key, "miss", t0, started, outputs, preimage, waited)
+        except BaseException:
+            lock.release()
+            raise
+        # Objects, then the record, then the lock: written while the next stage computes.
+        self._commits.submit(unwritten, record, lock.release)
+        return self._finish(node, key, "miss", t0, started, outputs, preimage)
 
     def _compute(
         self,
@@ -146,7 +164,8 @@ class Runner:
         key: str,
         artifacts: dict[tuple[str, str], ArtifactRef],
         t0: float,
-    ) -> dict[str, ArtifactRef]:
+    ) -> tuple[dict[str, ArtifactRef], dict[str, bytes]]:
+        """Run the stage; its outputs' refs, and the encoded bytes not yet in the store."""
         input_refs = {name: artifacts[(ref.node, ref.output)] for name, ref in node.inputs.items()}
         inputs = {name: self._load(ref) for name, ref in input_refs.items()}
         ctx = StageContext(
@@ -183,6 +202,7 @@ class Runner:
                 )
             )
         saved: dict[str, ArtifactRef] = {}
+        unwritten: dict[str, bytes] = {}
         for name, codec in expected.items():
             value = produced[name]
             # An input passed through untouched (validate on clean data, a no-op clean) is the
@@ -195,14 +215,22 @@ class Runner:
                 ),
                 None,
             )
-            ref = same if same is not None else self.store.save(value, codec)
+            if same is not None:
+                ref = same
+            else:
+                ref, data = self.store.encode(value, codec)
+                if not self.store.objects.has(ref.digest):
+                    unwritten[ref.digest] = data
             self._cache[ref.digest] = value
             saved[name] = ref
-        return saved
+        return saved, unwritten
 
     def _load(self, ref: ArtifactRef) -> Any:
         if ref.digest not in self._cache:
-            self._cache[ref.digest] = self.store.load(ref)
+            queued = self._commits.pending_bytes(ref.digest) if self._commits else None
+            self._cache[ref.digest] = (
+                self.store.decode(ref, queued) if queued is not None else self.store.load(ref)
+            )
         return self._cache[ref.digest]
 
     def _record_failure(self, node: StageNode, key: str, t0: float) -> None:

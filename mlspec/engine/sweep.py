@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from hydra.experimental.callback import Callback
 
+from mlspec.evaluation.names import MAXIMIZE, MINIMIZE
 from mlspec.tracking import RunRecord, Tracker
 from mlspec.tracking.db import flatten
 
@@ -30,12 +31,6 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 Direction = Literal["maximize", "minimize"]
-
-# Which way is better for each metric the evaluate stage computes.
-MAXIMIZE = frozenset(
-    {"roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "r2"}
-)
-MINIMIZE = frozenset({"rmse", "mae", "mape", "median_ae", "log_loss"})
 
 
 def metric_direction(name: str | None) -> Direction | None:

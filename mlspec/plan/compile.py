@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from mlspec.config.errors import problems_from_validation
 from mlspec.config.spec import Spec
 from mlspec.errors import PluginError, Problem, SpecError, choices_hint, format_loc
+from mlspec.evaluation.options import EvaluateOptions
 from mlspec.hashing import canonical_json, code_fingerprint
 from mlspec.plan.keys import KEY_SCHEMA_VERSION, environment_fingerprint
 from mlspec.plan.model import InputRef, Plan, StageNode
@@ -101,7 +102,12 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
     builder.add(
         "evaluate",
         "evaluate",
-        {"metrics": spec.evaluate.metrics, "target": data.target, "task": spec.task},
+        {
+            **_evaluate_options(spec),
+            "metrics": spec.evaluate.metrics,
+            "target": data.target,
+            "task": spec.task,
+        },
         {
             "model": InputRef("train", "model"),
             "valid": InputRef("split", "valid"),
@@ -114,6 +120,16 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
     metrics = spec.evaluate.metrics or []
     objective = spec.evaluate.objective or (metrics[0] if metrics else None)
     return Plan(spec_name=spec.name, nodes=tuple(builder.nodes), objective=objective)
+
+
+def _evaluate_options(spec: Spec) -> dict[str, Any]:
+    """Slices, bootstrap and threshold as given; the bootstrap seed defaults to the spec's seed
+    (so the seed enters the evaluate key only when intervals are drawn with it)."""
+    options = spec.evaluate.model_dump(include=set(EvaluateOptions.model_fields))
+    boot = options.get("bootstrap")
+    if boot is not None and boot.get("seed") is None:
+        options["bootstrap"] = {**boot, "seed": spec.seed}
+    return options
 
 
 def _reject_reserved(

@@ -12,8 +12,10 @@ from typing import Any
 
 from filelock import FileLock
 
+from mlspec.hashing import digest_bytes
 from mlspec.store import codecs
 from mlspec.store.actions import ActionRecord, ArtifactRef
+from mlspec.store.commit import CommitQueue
 from mlspec.store.objects import ObjectStore, atomic_write
 from mlspec.store.statcache import StatCache
 
@@ -63,6 +65,17 @@ class Store:
         digest = self.objects.put(data)
         return ArtifactRef(digest=digest, codec=codec, size=len(data))
 
+    def encode(self, value: Any, codec: str) -> tuple[ArtifactRef, bytes]:
+        """Encode and digest without writing (the runner writes through a `CommitQueue`)."""
+        data = codecs.encode(codec, value)
+        return ArtifactRef(digest=digest_bytes(data), codec=codec, size=len(data)), data
+
+    def commit_queue(self) -> CommitQueue:
+        return CommitQueue(self.objects, self.put_action)
+
+    def decode(self, ref: ArtifactRef, data: bytes) -> Any:
+        return codecs.decode(ref.codec, data)
+
     def load(self, ref: ArtifactRef) -> Any:
         # get() verifies the digest before the codec (and so joblib/pickle) ever sees the bytes.
         return codecs.decode(ref.codec, self.objects.get(ref.digest))
@@ -98,6 +111,14 @@ class Store:
                 yield path, None
 
     # -- locks -------------------------------------------------------------------------------
+    def acquire(self, key: str) -> FileLock:
+        """The key's lock, held until ``release()`` — which any thread may call (the commit
+        queue releases it once the stage's record is written)."""
+        self.locks_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.locks_dir / f"{key}.lock"), thread_local=False)
+        lock.acquire()
+        return lock
+
     @contextmanager
     def lock(self, key: str, timeout: float = -1) -> Iterator[None]:
         """Per-key lease: the first job computes, the others wait and then read its record."""

@@ -48,7 +48,7 @@ def _first_training_row(root: Path, csv: Path) -> int:
 
     split = next(r for r in stage_runs(root) if r["node"] == "split")
     digest = json.loads(split["outputs_json"])["train"]["digest"].split(":", 1)[1]
-    train = pd.read_parquet(root / ".mlspec" / "objects" / digest[:2] / digest)
+    train = pd.read_feather(root / ".mlspec" / "objects" / digest[:2] / digest)  # Arrow IPC
     data = pd.read_csv(csv)  # the same parser the load stage uses
     row = train.iloc[0]
     matches = data.index[(data[train.columns] == row).all(axis=1)]

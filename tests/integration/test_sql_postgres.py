@@ -57,7 +57,8 @@ def postgres_url() -> Iterator[str]:
         shutil.chown(base, "postgres")
     init = subprocess.run(
         _as_postgres([initdb, "-D", str(data), "-U", "mlspec", "--auth=trust", "-E", "UTF8"]),
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if init.returncode != 0:
         pytest.skip(f"initdb failed: {init.stderr[-500:]}")
@@ -65,7 +66,9 @@ def postgres_url() -> Iterator[str]:
     opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1"
     start = subprocess.run(
         _as_postgres([pg_ctl, "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "start"]),
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if start.returncode != 0:
         pytest.skip(f"PostgreSQL did not start: {start.stderr[-500:]}")
@@ -83,7 +86,8 @@ def postgres_url() -> Iterator[str]:
     finally:
         subprocess.run(
             _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True, timeout=60,
+            capture_output=True,
+            timeout=60,
         )
         shutil.rmtree(base, ignore_errors=True)
 
@@ -97,14 +101,16 @@ def _fill(url: str, rows: int) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS tumours")
         cols = ", ".join(f'"{c}" double precision' for c in df.columns if c != "target")
-        conn.execute(f'CREATE TABLE tumours (id serial PRIMARY KEY, {cols}, target bigint)')
+        conn.execute(f"CREATE TABLE tumours (id serial PRIMARY KEY, {cols}, target bigint)")
         names = ", ".join(f'"{c}"' for c in df.columns)
         marks = ", ".join(["%s"] * len(df.columns))
         with conn.cursor() as cur:
             cur.executemany(
                 f"INSERT INTO tumours ({names}) VALUES ({marks})",
-                [tuple(float(v) if c != "target" else int(v) for c, v in r.items())
-                 for _, r in df.iterrows()],
+                [
+                    tuple(float(v) if c != "target" else int(v) for c, v in r.items())
+                    for _, r in df.iterrows()
+                ],
             )
 
 

@@ -415,3 +415,42 @@ def test_builtin_stage_fingerprint_is_deterministic():
     from mlspec.stages.builtin.split import SplitStage
 
     assert code_fingerprint(SplitStage) == code_fingerprint(SplitStage)
+
+
+# -- the on-disk memo of normalised sources -----------------------------------------------------
+
+
+def test_normalised_digest_is_remembered_on_disk_and_bad_entries_are_recomputed(
+    tmp_path, monkeypatch
+):
+    from mlspec import hashing
+
+    monkeypatch.setenv("MLSPEC_CODE_CACHE", str(tmp_path / "cache"))
+    source = "x = 1  # a comment\n"
+    hashing._normalised_digest.cache_clear()
+    first = hashing._normalised_digest(source)
+    entries = list((tmp_path / "cache").rglob("*"))
+    files = [p for p in entries if p.is_file()]
+    assert len(files) == 1 and files[0].read_text() == first
+    # The memo agrees with the normalisation it replaces: comments do not count.
+    hashing._normalised_digest.cache_clear()
+    assert hashing._normalised_digest("x = 1\n") == first
+    # A corrupted entry is never trusted.
+    files[0].write_text("not a digest")
+    hashing._normalised_digest.cache_clear()
+    assert hashing._normalised_digest(source) == first
+    assert files[0].read_text() == first
+    # A real edit gives another digest.
+    hashing._normalised_digest.cache_clear()
+    assert hashing._normalised_digest("x = 2\n") != first
+
+
+def test_code_cache_can_be_turned_off(tmp_path, monkeypatch):
+    from mlspec import hashing
+
+    monkeypatch.setenv("MLSPEC_CODE_CACHE", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    hashing._normalised_digest.cache_clear()
+    hashing._normalised_digest("y = 3\n")
+    assert hashing.code_cache_dir() is None
+    assert not any(tmp_path.iterdir())

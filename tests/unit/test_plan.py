@@ -184,7 +184,17 @@ def test_n_estimators_changes_only_train(compile_):
 
 
 def test_seed_changes_split_and_train_only(compile_):
-    assert _changed_nodes(compile_(_spec()), compile_(_spec(seed=8))) == {"split", "train"}
+    # evaluate too: the seed also seeds its bootstrap unless evaluate.bootstrap.seed is set
+    assert _changed_nodes(compile_(_spec()), compile_(_spec(seed=8))) == {
+        "split",
+        "train",
+        "evaluate",
+    }
+    fixed = {"evaluate__bootstrap": {"seed": 1}}
+    assert _changed_nodes(compile_(_spec(**fixed)), compile_(_spec(seed=8, **fixed))) == {
+        "split",
+        "train",
+    }
 
 
 def test_metrics_change_only_evaluate(compile_):

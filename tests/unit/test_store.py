@@ -190,6 +190,32 @@ def test_frame_index_is_dropped():
     assert codecs.encode("frame", shuffled) == codecs.encode("frame", df)
 
 
+def test_frame_round_trips_pandas_types():
+    """Categories, nullable integers, strings with gaps and time zones survive the codec."""
+    df = pd.DataFrame(
+        {
+            "cat": pd.Categorical(["u", "v", "u"]),
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "s": ["x", None, "z"],
+            "t": pd.date_range("2024-01-01", periods=3, tz="UTC"),
+        }
+    )
+    data = codecs.encode("frame", df)
+    assert data[:6] == b"ARROW1"  # Arrow IPC file format
+    pd.testing.assert_frame_equal(codecs.decode("frame", data), df)
+
+
+def test_frames_stored_as_parquet_by_older_versions_still_decode():
+    import io
+
+    df = _frame()
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    pd.testing.assert_frame_equal(codecs.decode("frame", buf.getvalue()), df)
+    with pytest.raises(ValueError, match="not a frame"):
+        codecs.decode("frame", b"garbage")
+
+
 def test_frame_save_twice_is_one_object(store):
     r1 = store.save(_frame(), "frame")
     r2 = store.save(_frame(), "frame")

@@ -98,6 +98,58 @@ def analyse(schema: Any, df: Any) -> Outcome:
                 _add(schema_level, ("<frame>", "validation"), err)
             return _outcome(None, rows, schema_level, row_keys, order)
         alive[list(found)] = False
+        if not schema_level and _rows_judged_alone(schema):
+            # Every check judges a row by its own values and the schema changes no data, so the
+            # rows left pass as they are: another full round would only confirm it.
+            return _outcome(work.iloc[np.flatnonzero(alive)], rows, {}, row_keys, order)
+
+
+# pandera's built-in checks whose verdict on a value does not depend on the other rows.
+_ELEMENT_CHECKS = frozenset(
+    {
+        "equal_to",
+        "not_equal_to",
+        "greater_than",
+        "greater_than_or_equal_to",
+        "less_than",
+        "less_than_or_equal_to",
+        "in_range",
+        "isin",
+        "notin",
+        "str_matches",
+        "str_contains",
+        "str_startswith",
+        "str_endswith",
+        "str_length",
+    }
+)
+
+
+def _rows_judged_alone(schema: Any) -> bool:
+    """True when removing the failing rows cannot make another row fail, nor change the rows
+    that pass: only element-wise built-in checks (and nullability), no uniqueness, no
+    frame-level checks, and no coercion, defaults, parsers or column filtering."""
+    if (
+        getattr(schema, "coerce", False)
+        or getattr(schema, "add_missing_columns", False)
+        or getattr(schema, "strict", False) == "filter"
+        or getattr(schema, "unique", None)
+        or getattr(schema, "checks", None)
+        or getattr(schema, "parsers", None)
+        or getattr(schema, "index", None) is not None
+    ):
+        return False
+    for column in schema.columns.values():
+        if (
+            column.coerce
+            or column.unique
+            or column.default is not None
+            or getattr(column, "parsers", None)
+            or getattr(column, "regex", False)
+            or any(check.name not in _ELEMENT_CHECKS for check in column.checks)
+        ):
+            return False
+    return True
 
 
 def _outcome(

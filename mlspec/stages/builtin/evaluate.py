@@ -1,4 +1,20 @@
-"""evaluate: standard metrics of the fitted model on the validation and test splits."""
+"""evaluate: metrics of the fitted model on the validation and test splits, with bootstrap
+intervals, per-slice metrics, an optional decision threshold, and the predictions.
+
+Outputs ``metrics`` (JSON; its shape is a contract: ``task``, ``valid``/``test`` metric maps and
+``rows`` as before, plus ``intervals``, ``confusion_matrix``, ``threshold``, ``slices`` and
+``skipped_slices``) and ``predictions`` (a frame: split, row, y_true, y_pred, scores and the
+slice columns' values).
+
+Why store the predictions rather than let the HTML report recompute them from the stored model
+and splits: the report would have to unpickle the model and import its library (LightGBM,
+XGBoost ...), load both splits and redo the threshold and the slice binning, and it could then
+show numbers that differ from the ones recorded if any of that drifted. The predictions of the
+evaluated rows are small next to the splits, and the report then draws exactly what was graded.
+
+The numbers themselves are computed in ``mlspec.evaluation``: point estimates by scikit-learn
+(``metrics``), intervals by a vectorised bootstrap of the same definitions (``bootstrap``).
+"""
 
 from __future__ import annotations
 
@@ -8,23 +24,23 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from mlspec.errors import DataError, Problem, SpecError
+from mlspec.evaluation.names import (
+    CLASSIFICATION_METRICS,
+    PROBA_ONLY_METRICS,
+    REGRESSION_METRICS,
+    SCORE_METRICS,
+)
+from mlspec.evaluation.options import EvaluateOptions
 from mlspec.stages.api import Stage, StageContext, StageParams
 
-CLASSIFICATION_METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "pr_auc",
-    "log_loss",
-)
-REGRESSION_METRICS = ("rmse", "mae", "r2", "mape", "median_ae")
+__all__ = ["CLASSIFICATION_METRICS", "REGRESSION_METRICS", "EvaluateParams", "EvaluateStage"]
+
+SPLITS = ("valid", "test")
 
 
-class EvaluateParams(StageParams):
-    """Built from ``evaluate`` and ``data.target``."""
+class EvaluateParams(StageParams, EvaluateOptions):
+    """Built from ``evaluate``, ``data.target`` and ``task``; the plan sets ``bootstrap.seed`` to
+    the spec's seed when the spec leaves it out."""
 
     metrics: list[str] | None = None  # None: every metric for the task
     target: str
@@ -43,62 +59,73 @@ class EvaluateParams(StageParams):
 
 class EvaluateStage(Stage):
     name = "evaluate"
-    version = "1"
+    version = "2"
     Params = EvaluateParams
     inputs = ("model", "valid", "test")
-    outputs = {"metrics": "json"}
+    outputs = {"metrics": "json", "predictions": "frame"}
     libraries = ("scikit-learn", "numpy", "pandas")
+    code_dependencies = (
+        "mlspec.evaluation.metrics",
+        "mlspec.evaluation.bootstrap",
+        "mlspec.evaluation.slices",
+        "mlspec.evaluation.threshold",
+        "mlspec.evaluation.options",
+        "mlspec.evaluation.names",
+    )
 
     def run(  # type: ignore[override]
         self, params: EvaluateParams, inputs: Mapping[str, Any], ctx: StageContext
     ) -> dict[str, Any]:
         from sklearn.base import is_classifier
 
+        from mlspec.evaluation import threshold as thresholds
+
         model = inputs["model"]
         task = params.task
         if task == "auto":
             task = "classification" if is_classifier(model) else "regression"
-        valid_names = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
-        names = list(params.metrics) if params.metrics is not None else list(valid_names)
-        wrong = [m for m in names if m not in valid_names]
-        if wrong:
-            raise SpecError(
-                Problem(
-                    code="wrong_task_metric",
-                    message=f"metric(s) {', '.join(wrong)} do not apply to a {task} task",
-                    loc=("evaluate", "metrics"),
-                    fix=f"metrics for {task}: " + ", ".join(valid_names),
-                )
-            )
-        if task == "classification":
-            names = _scorable(model, names, explicit=params.metrics is not None)
-        metrics: dict[str, Any] = {"task": task, "valid": {}, "test": {}, "rows": {}}
-        for split in ("valid", "test"):
-            df = inputs[split]
-            metrics["rows"][split] = len(df)
-            if split == "valid" and len(df) == 0:
-                continue  # no validation split configured (valid: 0)
-            if params.target not in df.columns:
-                raise DataError(
-                    Problem(
-                        code="missing_column",
-                        message=f"target column '{params.target}' is not in the {split} split",
-                        loc=("data", "target"),
-                        fix="columns present: " + ", ".join(map(str, df.columns)),
-                    )
-                )
-            X, y = df.drop(columns=[params.target]), df[params.target].to_numpy()
-            compute = _classification if task == "classification" else _regression
-            values = compute(model, X, y, names)
+        names = _metric_names(model, task, params.metrics)
+        frames = {s: inputs[s] for s in SPLITS if not (s == "valid" and len(inputs[s]) == 0)}
+        preds = {s: _predict(model, df, params.target, task, names, s) for s, df in frames.items()}
+        chosen = thresholds.resolve(params.threshold, preds)
+        if chosen is not None:
+            preds = {s: thresholds.apply(p, chosen["value"]) for s, p in preds.items()}
+            how = f"chosen by {chosen['chosen_by']} on valid" if chosen["split"] else "fixed"
+            ctx.log(f"decision threshold {chosen['value']:.4g} ({how})")
+        metrics = _empty(task, inputs, chosen)
+        metrics["metric_names"] = names  # the json codec sorts keys: the order lives here
+        if params.bootstrap is not None and params.bootstrap.samples:
+            metrics["bootstrap"] = params.bootstrap.model_dump()
+        for split, p in preds.items():
+            values = _measure(p, names, params, split, metrics)
             undefined = [k for k, v in values.items() if v != v]
             if undefined:
                 ctx.log(f"{split}: undefined on this data (NaN): {', '.join(undefined)}")
-            metrics[split] = values
-        return {"metrics": metrics}
+        if params.slices:
+            from mlspec.evaluation.options import slice_groups
+
+            # Declared order of the (crossed) columns: the json codec sorts each slice's keys.
+            metrics["slice_columns"] = [[c.column for c in g] for g in slice_groups(params.slices)]
+            _slices(params, frames, preds, names, metrics, ctx)
+        return {"metrics": metrics, "predictions": _predictions_frame(preds, frames, params)}
 
 
-# Metrics that need class scores: probabilities, or a decision function for the two AUCs.
-_SCORE_METRICS = ("roc_auc", "pr_auc", "log_loss")
+def _metric_names(model: Any, task: str, asked: list[str] | None) -> list[str]:
+    valid_names = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    names = list(asked) if asked is not None else list(valid_names)
+    wrong = [m for m in names if m not in valid_names]
+    if wrong:
+        raise SpecError(
+            Problem(
+                code="wrong_task_metric",
+                message=f"metric(s) {', '.join(wrong)} do not apply to a {task} task",
+                loc=("evaluate", "metrics"),
+                fix=f"metrics for {task}: " + ", ".join(valid_names),
+            )
+        )
+    if task == "classification":
+        names = _scorable(model, names, explicit=asked is not None)
+    return names
 
 
 def _scorable(model: Any, names: list[str], explicit: bool) -> list[str]:
@@ -108,7 +135,7 @@ def _scorable(model: Any, names: list[str], explicit: bool) -> list[str]:
     impossible = [
         m
         for m in names
-        if m in _SCORE_METRICS and not has_proba and (m == "log_loss" or not has_decision)
+        if m in SCORE_METRICS and not has_proba and (m in PROBA_ONLY_METRICS or not has_decision)
     ]
     if impossible and explicit:
         raise SpecError(
@@ -122,72 +149,152 @@ def _scorable(model: Any, names: list[str], explicit: bool) -> list[str]:
     return [m for m in names if m not in impossible]
 
 
-def _safe(fn: Any) -> float:
-    """The metric as a python float; NaN when the data leaves it undefined (e.g. one class)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # UndefinedMetricWarning and friends: NaN says it
-        try:
-            return float(fn())
-        except ValueError:
-            return float("nan")
-
-
-def _classification(model: Any, X: Any, y: Any, names: list[str]) -> dict[str, float]:
+def _predict(model: Any, df: Any, target: str, task: str, names: list[str], split: str) -> Any:
     import numpy as np
-    from sklearn import metrics as skm
-    from sklearn.preprocessing import label_binarize
 
-    pred = model.predict(X)
+    from mlspec.evaluation.metrics import Predictions
+
+    if target not in df.columns:
+        raise DataError(
+            Problem(
+                code="missing_column",
+                message=f"target column '{target}' is not in the {split} split",
+                loc=("data", "target"),
+                fix="columns present: " + ", ".join(map(str, df.columns)),
+            )
+        )
+    X, y = df.drop(columns=[target]), df[target].to_numpy()
+    pred = np.asarray(model.predict(X))
+    if task == "regression":
+        return Predictions(task, y, pred)
     classes = getattr(model, "classes_", None)  # absent on some third-party classifiers
     classes = np.unique(np.concatenate([y, pred])) if classes is None else np.asarray(classes)
-    binary = len(classes) == 2
-    positive = classes.max()  # binary: the larger label is the positive class
-    avg: dict[str, Any] = (
-        {"average": "binary", "pos_label": positive} if binary else {"average": "macro"}
-    )
-    proba = model.predict_proba(X) if hasattr(model, "predict_proba") else None
-    if proba is not None:
-        score = proba[:, list(classes).index(positive)] if binary else proba
-    elif any(m in names for m in ("roc_auc", "pr_auc")):
-        score = model.decision_function(X)
-    else:
-        score = None
+    score, proba = None, False
+    if hasattr(model, "predict_proba"):
+        score, proba = np.asarray(model.predict_proba(X), dtype=np.float64), True
+    elif hasattr(model, "decision_function"):
+        score = np.asarray(model.decision_function(X), dtype=np.float64)
+    if score is not None and len(classes) == 2 and score.ndim == 2:
+        score = score[:, 1]  # the positive (larger) label's column
+    return Predictions(task, y, pred, classes, score, proba)
 
-    def pr_auc() -> float:
-        if binary:
-            return skm.average_precision_score(y == positive, score)
-        return skm.average_precision_score(label_binarize(y, classes=classes), score)
 
-    table = {
-        "accuracy": lambda: skm.accuracy_score(y, pred),
-        "balanced_accuracy": lambda: skm.balanced_accuracy_score(y, pred),
-        "precision": lambda: skm.precision_score(y, pred, zero_division=0, **avg),
-        "recall": lambda: skm.recall_score(y, pred, zero_division=0, **avg),
-        "f1": lambda: skm.f1_score(y, pred, zero_division=0, **avg),
-        # Multiclass: one-vs-rest macro average, computed on the indicator matrix so that
-        # decision-function scores (which do not sum to 1) work as well as probabilities.
-        "roc_auc": lambda: (
-            skm.roc_auc_score(y == positive, score)
-            if binary
-            else skm.roc_auc_score(label_binarize(y, classes=classes), score, average="macro")
-        ),
-        "pr_auc": pr_auc,
-        "log_loss": lambda: skm.log_loss(y, proba, labels=classes),
+def _empty(task: str, inputs: Mapping[str, Any], chosen: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "task": task,
+        "valid": {},
+        "test": {},
+        "rows": {s: len(inputs[s]) for s in SPLITS},
+        "intervals": {s: {} for s in SPLITS},
+        "confusion_matrix": {},
+        "threshold": chosen,
+        "slices": {s: [] for s in SPLITS},
+        "skipped_slices": {s: [] for s in SPLITS},
+        "bootstrap": None,
     }
-    return {m: _safe(table[m]) for m in names}
 
 
-def _regression(model: Any, X: Any, y: Any, names: list[str]) -> dict[str, float]:
-    from sklearn import metrics as skm
+def _rng(seed: int, *path: int) -> Any:
+    """An independent stream per (split, slice): adding a slice leaves the others' intervals."""
+    import numpy as np
 
-    pred = model.predict(X)
-    table = {
-        "rmse": lambda: skm.root_mean_squared_error(y, pred),
-        "mae": lambda: skm.mean_absolute_error(y, pred),
-        "r2": lambda: skm.r2_score(y, pred),
-        "mape": lambda: skm.mean_absolute_percentage_error(y, pred),
-        "median_ae": lambda: skm.median_absolute_error(y, pred),
-    }
-    return {m: _safe(table[m]) for m in names}
+    return np.random.default_rng(np.random.SeedSequence([seed, *path]))
+
+
+def _measure(
+    p: Any, names: list[str], params: EvaluateParams, split: str, metrics: dict[str, Any]
+) -> dict[str, float]:
+    from mlspec.evaluation import bootstrap
+    from mlspec.evaluation.metrics import confusion, point_metrics
+
+    values = point_metrics(p, names)
+    metrics[split] = values
+    boot = params.bootstrap
+    if boot is not None and boot.samples:
+        rng = _rng(boot.seed or 0, SPLITS.index(split))
+        metrics["intervals"][split] = bootstrap.intervals(
+            p, names, values, boot.samples, boot.level, rng
+        )
+    if p.task == "classification":
+        metrics["confusion_matrix"][split] = confusion(p)
+        metrics["classes"] = metrics["confusion_matrix"][split]["labels"]
+        if p.binary:
+            metrics["positive_label"] = metrics["classes"][-1]
+        kind = "proba" if p.proba else "decision" if p.score is not None else None
+        metrics["score_kind"] = kind
+    return values
+
+
+def _slices(
+    params: EvaluateParams,
+    frames: dict[str, Any],
+    preds: dict[str, Any],
+    names: list[str],
+    metrics: dict[str, Any],
+    ctx: StageContext,
+) -> None:
+    from mlspec.evaluation import bootstrap
+    from mlspec.evaluation.metrics import point_metrics
+    from mlspec.evaluation.options import slice_groups
+    from mlspec.evaluation.slices import slice_codes
+
+    boot = params.bootstrap
+    seed = (boot.seed or 0) if boot is not None else 0
+    skipped = 0
+    for g, group in enumerate(slice_groups(params.slices)):
+        codes = slice_codes(frames, group, g)
+        for split, p in preds.items():
+            for k, (key, rows) in enumerate(codes.groups(split)):
+                if len(rows) < params.min_slice_size:
+                    metrics["skipped_slices"][split].append(
+                        {
+                            "slice": key,
+                            "rows": len(rows),
+                            "reason": f"below min_slice_size {params.min_slice_size}",
+                        }
+                    )
+                    skipped += 1
+                    continue
+                sub = p.take(rows)
+                values = point_metrics(sub, names)
+                entry: dict[str, Any] = {"slice": key, "rows": len(rows), "metrics": values}
+                if boot is not None and boot.samples:
+                    rng = _rng(seed, SPLITS.index(split), g + 1, k)
+                    entry["intervals"] = bootstrap.intervals(
+                        sub, names, values, boot.samples, boot.level, rng
+                    )
+                metrics["slices"][split].append(entry)
+    if skipped:
+        ctx.log(f"{skipped} slice(s) below min_slice_size {params.min_slice_size}: skipped")
+
+
+def _predictions_frame(
+    preds: dict[str, Any], frames: dict[str, Any], params: EvaluateParams
+) -> Any:
+    """split, row (position in the split), y_true, y_pred, score(s), slice:<column> values."""
+    import numpy as np
+    import pandas as pd
+
+    from mlspec.evaluation.options import slice_groups
+
+    slice_columns = list(dict.fromkeys(c.column for g in slice_groups(params.slices) for c in g))
+    parts = []
+    for split, p in preds.items():
+        part: dict[str, Any] = {
+            "split": split,
+            "row": np.arange(len(p.y)),
+            "y_true": p.y,
+            "y_pred": p.pred,
+        }
+        if p.score is not None:
+            if p.score.ndim == 1:
+                part["score"] = p.score
+            else:
+                for j, label in enumerate(p.classes):
+                    part[f"score:{label}"] = p.score[:, j]
+        for column in slice_columns:
+            part[f"slice:{column}"] = frames[split][column].to_numpy()
+        parts.append(pd.DataFrame(part))
+    if not parts:
+        return pd.DataFrame({"split": [], "row": [], "y_true": [], "y_pred": []})
+    return pd.concat(parts, ignore_index=True)

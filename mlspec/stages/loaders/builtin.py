@@ -211,7 +211,7 @@ class CsvLoader(FileLoader):
         usecols = None
         if common.columns is not None:
             usecols = list(dict.fromkeys([*common.columns, *common.dtypes, *common.parse_dates]))
-        pushed = {"usecols": usecols, "parse_dates": common.parse_dates or None}
+        pushed: dict[str, Any] = {"usecols": usecols, "parse_dates": common.parse_dates or None}
         if not common.dtypes:
             return pd.read_csv(path, **pushed, **kw)
         try:

@@ -434,3 +434,56 @@ def test_schema_level_failures_pass_under_warn(bc):
     out = _bc(bc.assign(extra=1), "warn")
     assert len(out["data"]) == len(bc)
     assert out["report"]["failures"][0]["check"] == "column_in_schema"
+
+
+# -- one validation round when the rows left cannot fail ------------------------------------------
+
+
+def _counting(schema, monkeypatch):
+    calls = []
+    original = type(schema).validate
+
+    def validate(self, *args, **kwargs):
+        calls.append(len(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(schema), "validate", validate)
+    return calls
+
+
+def test_element_wise_checks_need_one_validation_round(monkeypatch):
+    import pandera.pandas as pa
+
+    from mlspec.stages.builtin._quarantine import analyse
+
+    df = pd.DataFrame({"x": [1.0, -2.0, 3.0, 50.0, None], "c": ["a", "b", "??", "a", "b"]})
+    schema = pa.DataFrameSchema(
+        {
+            "x": pa.Column(float, [pa.Check.ge(0), pa.Check.le(10)], nullable=False),
+            "c": pa.Column(str, pa.Check.isin(["a", "b"])),
+        }
+    )
+    calls = _counting(schema, monkeypatch)
+    found = analyse(schema, df)
+    assert calls == [5]
+    assert found.failing_rows == [1, 2, 3, 4]
+    pd.testing.assert_frame_equal(found.validated, df.iloc[[0]])
+    # The rows handed on really do pass the schema.
+    monkeypatch.undo()
+    schema.validate(found.validated, lazy=True)
+
+
+def test_a_check_that_depends_on_other_rows_is_validated_again(monkeypatch):
+    """Removing a failing row can make another row fail (here: 'below 1.5 times the mean')."""
+    import pandera.pandas as pa
+
+    from mlspec.stages.builtin._quarantine import analyse
+
+    df = pd.DataFrame({"x": [1.0, 1.0, 1.0, 2.5, 100.0]})
+    below = pa.Check(lambda s: s < 1.5 * s.mean(), name="below_1.5_mean")
+    schema = pa.DataFrameSchema({"x": pa.Column(float, below)})
+    calls = _counting(schema, monkeypatch)
+    found = analyse(schema, df)
+    assert len(calls) >= 2
+    assert found.failing_rows == [3, 4]  # 2.5 fails only once 100 is gone
+    pd.testing.assert_frame_equal(found.validated, df.iloc[[0, 1, 2]])

@@ -11,8 +11,8 @@ experiment), with:
   commit as ``mlflow.source.git.commit``;
 - artifacts: ``mlspec/lineage.json`` (the run's lineage), files logged with ``log_artifact``
   (digest-verified from the store), and the engine's stage outputs: JSON ones by default
-  (``small``), every output with ``all`` (frames as parquet, estimators as joblib), none with
-  ``none``;
+  (``small``), every output with ``all`` (frames as the Arrow IPC files the store holds,
+  estimators as joblib), none with ``none``;
 - status and start/end times.
 
 Mirroring is idempotent: a run already in the experiment (tag ``mlspec.run_id``) is skipped, or
@@ -42,7 +42,16 @@ STATUS = {
     "killed": "KILLED",
     "interrupted": "KILLED",
 }
-EXTENSIONS = {"json": ".json", "frame": ".parquet", "estimator": ".joblib"}
+EXTENSIONS = {"json": ".json", "frame": ".arrow", "estimator": ".joblib"}
+
+
+def _extension(codec: str, data: bytes) -> str:
+    """Frames are Arrow IPC files (stores written before mlspec 0.2: parquet), as stored."""
+    if codec == "frame" and data[:4] == b"PAR1":
+        return ".parquet"
+    return EXTENSIONS.get(codec, "")
+
+
 ARTIFACT_MODES = ("none", "small", "all")
 _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_\-. /:]")
 
@@ -234,7 +243,8 @@ def _artifacts(client: Any, mlflow_id: str, store: Store, details: RunDetails, m
         for node_output, codec, digest in _outputs(details):
             if mode == "all" or codec == "json":
                 node, output = node_output.split(".", 1)
-                put(f"mlspec/{node}/{output}{EXTENSIONS.get(codec, '')}", store.objects.get(digest))
+                data = store.objects.get(digest)
+                put(f"mlspec/{node}/{output}{_extension(codec, data)}", data)
     return count
 
 
