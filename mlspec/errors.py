@@ -101,6 +101,13 @@ class StoreError(MlspecError):
     title = "store error"
 
 
+class TrackingError(MlspecError):
+    """Tracking was used wrongly: a bad run filter, metric name or value, a param changed."""
+
+    exit_code = 2
+    title = "tracking error"
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate, phrased as a suggestion, or None."""
     matches = get_close_matches(str(word), sorted({str(c) for c in candidates}), n=1, cutoff=0.6)
@@ -123,6 +130,7 @@ __all__ = [
     "SpecError",
     "StageFailed",
     "StoreError",
+    "TrackingError",
     "choices_hint",
     "did_you_mean",
     "format_loc",

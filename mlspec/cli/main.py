@@ -26,7 +26,7 @@ verbs:
   run      conf=NAME [-m] [overrides...]   run a spec through Hydra (multirun with -m)
   plan     conf=NAME [overrides...] [--json] what would run, what is cached, and why
   verify   [--repair]                      check every stored object against its digest
-  runs     [ls|show RUN_ID|compare] [--json]  recorded runs, their stages and metrics
+  runs     [ls|show RUN_ID|compare|export] [--filter ...] [--json]  recorded runs
   plugins                                  installed plugins (stages, loaders, cleaners)
   schema   infer DATA [-o FILE]            write a pandera YAML schema to start from
   artifacts [RUN] [NODE.OUTPUT -o FILE]    list a run's artifacts, or export one

@@ -13,6 +13,7 @@ from mlspec.config.load import LoadedSpec, attribute_file, compose_spec, compose
 from mlspec.config.locate import SpecSource
 from mlspec.engine.accounting import Accounting, accounting_table, build_accounting
 from mlspec.engine.console import ConsoleReporter, metrics_table, summary_table
+from mlspec.engine.lineage import record as record_lineage
 from mlspec.engine.runner import Runner, RunOutcome
 from mlspec.engine.walk import NodeStatus, preflight, walk_plan
 from mlspec.errors import MlspecError, Problem, SpecError
@@ -131,12 +132,13 @@ def execute_run(
         plan.spec_name,
         loaded.resolved,
         list(loaded.overrides),
-        git_commit(source.project_root),
+        None,  # the git commit comes with the lineage, recorded next
         output_dir,
         sweep_dir,
         job_num,
         __version__,
     )
+    record_lineage(tracker, run_id, loaded, plan, store)
     prefix = f"[dim]#{job_num}[/] " if job_num is not None else ""
     console.print(
         f"{prefix}[bold]run[/] {run_id}  spec [bold]{plan.spec_name}[/]  ({len(plan.nodes)} stages)"

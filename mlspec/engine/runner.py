@@ -28,6 +28,7 @@ from mlspec.stages.api import StageContext
 from mlspec.store import ActionRecord, ArtifactRef, Store
 from mlspec.store.commit import CommitQueue
 from mlspec.tracking import StageExecution, Tracker
+from mlspec.tracking.fluent import engine_run
 
 
 @dataclass
@@ -85,15 +86,17 @@ class Runner:
         self._commits: CommitQueue | None = None
 
     def execute(self) -> RunOutcome:
-        self._commits = self.store.commit_queue()
-        try:
-            outcome = self._execute_all()
-        except BaseException:
-            with contextlib.suppress(BaseException):  # the stage's error is the one to report
-                self._commits.close()
-            raise
-        self._commits.close()
-        return outcome
+        # Stages that call mlspec.tracking.log_* (or start_run) log to this run.
+        with engine_run(self.tracker.db_path, self.run_id, self.plan.spec_name):
+            self._commits = self.store.commit_queue()
+            try:
+                outcome = self._execute_all()
+            except BaseException:
+                with contextlib.suppress(BaseException):  # the stage's error is the one to report
+                    self._commits.close()
+                raise
+            self._commits.close()
+            return outcome
 
     def _execute_all(self) -> RunOutcome:
         outcome = RunOutcome(self.run_id)

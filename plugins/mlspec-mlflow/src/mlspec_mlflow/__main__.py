@@ -1,0 +1,3 @@
+from mlspec_mlflow.cli import main
+
+main()
