@@ -102,6 +102,8 @@ model:
 evaluate:
   metrics: [roc_auc, accuracy, log_loss]
   objective: roc_auc
+  # The plain script computes point metrics only: no bootstrap intervals on either side.
+  bootstrap: {samples: 0}
 """
 
 

@@ -82,6 +82,8 @@ features:
 evaluate:
   metrics: [{metrics}]
   objective: roc_auc
+  # The plain script computes point metrics only: no bootstrap intervals on either side.
+  bootstrap: {{samples: 0}}
 """
 
 

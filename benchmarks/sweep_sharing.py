@@ -72,6 +72,8 @@ train: {{early_stopping_rounds: 0}}
 evaluate:
   metrics: [{metrics}]
   objective: roc_auc
+  # The plain script computes point metrics only: no bootstrap intervals on either side.
+  bootstrap: {{samples: 0}}
 """
 
 RESULT_LINE = re.compile(r"^PLAIN_SWEEP_RESULT (.*)$", re.MULTILINE)
