@@ -175,4 +175,4 @@ def test_engine_run_records_lineage_and_stages_log_to_it(warm_bc: Path, mlspec) 
 
     text = ok(mlspec("runs", "show", run["run_id"])).stdout
     assert "lineage" in text and "validate.schema" in text and "train.model" in text
-    assert "stage_loss" in text and "valid.roc_auc" in text
+    assert "stage_loss" in text and "roc_auc" in text
