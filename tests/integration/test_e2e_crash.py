@@ -44,6 +44,15 @@ def _wait_for_line(lines: queue.Queue[str | None], marker: str, seen: list[str])
     return False
 
 
+def _wait_for_records(project: Path, count: int) -> bool:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if len(list((project / ".mlspec" / "actions").glob("*/*.json"))) >= count:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 @pytest.mark.slow
 def test_sigkill_mid_stage_then_rerun_resumes_and_store_verifies(project: Path, mlspec) -> None:
     site = project / "plugin_site"
@@ -86,6 +95,10 @@ def test_sigkill_mid_stage_then_rerun_resumes_and_store_verifies(project: Path, 
         assert started, "the sleepy stage never started:\n" + "".join(seen)
         # load and validate were recorded before sleepy started.
         assert statuses(project) == {"load": "miss", "validate": "miss"}
+        # Their outputs are written on a background thread while sleepy runs: a stage is
+        # finished (and survives a kill) once its action record exists. Kill mid-sleepy, after
+        # that — not a speed assertion, just the order of events.
+        assert _wait_for_records(project, 2), "load/validate never reached the store"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
