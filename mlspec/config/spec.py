@@ -131,7 +131,8 @@ class Spec(SpecModel):
     train: dict[str, Any] = Field(default_factory=dict)
     evaluate: EvaluateSpec = EvaluateSpec()
     stages: list[CustomStageSpec] = Field(default_factory=list)
-    register: RegisterSpec | None = None
+    # ``register`` is also a method of every pydantic model (ABCMeta.register): hence the alias.
+    register_: RegisterSpec | None = Field(None, alias="register")
 
     @field_validator("name")
     @classmethod

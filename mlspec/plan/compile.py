@@ -127,7 +127,7 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
         ("evaluate",),
         locs={"target": target, "task": task},
     )
-    if spec.register is not None or spec.evaluate.gates:
+    if spec.register_ is not None or spec.evaluate.gates:
         _add_register(builder, spec)
     builder.raise_problems()
     metrics = spec.evaluate.metrics or []
@@ -150,7 +150,7 @@ def _add_register(builder: _Builder, spec: Spec) -> None:
     known = CLASSIFICATION_METRICS + REGRESSION_METRICS
     listed = spec.evaluate.metrics
     for i, gate in enumerate(spec.evaluate.gates):
-        if gate.kind == "comparison" and spec.register is None:
+        if gate.kind == "comparison" and spec.register_ is None:
             builder.problems.append(
                 Problem(
                     "gate_without_register",
@@ -170,7 +170,7 @@ def _add_register(builder: _Builder, spec: Spec) -> None:
                     fix=f"add it to evaluate.metrics, or {choices_hint(gate.metric, listed)}",
                 )
             )
-    reg = spec.register
+    reg = spec.register_
     params: dict[str, Any] = {
         "gates": [g.model_dump() for g in spec.evaluate.gates],
         "target": spec.data.target,

@@ -111,6 +111,7 @@ class RegistryDB:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
         with self._conn() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:

@@ -91,12 +91,8 @@ class Registry:
                     Problem(
                         "unknown_alias",
                         f"model '{ref.name}' has no alias '{ref.alias}'",
-                        fix=(
-                            choices_hint(ref.alias, aliases)
-                            if aliases
-                            else "it has no aliases yet;"
-                        )
-                        + f" set one with `mlspec models promote {ref.name} VERSION"
+                        fix=(choices_hint(ref.alias, aliases) if aliases else "no aliases yet")
+                        + f"; or set it with `mlspec models promote {ref.name} VERSION"
                         f" --alias {ref.alias}`",
                     )
                 )
