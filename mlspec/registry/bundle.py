@@ -50,6 +50,16 @@ TRUSTABLE_PREFIXES = (
 )
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _BASE_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
+_KNOWN_DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "pandas": "pandas",
+    "joblib": "joblib",
+    "lightgbm": "lightgbm",
+    "xgboost": "xgboost",
+    "catboost": "catboost",
+}
 
 
 @dataclass
@@ -248,12 +258,15 @@ def requirements(model: Any, model_entry: dict[str, Any]) -> list[str]:
 
     modules = _estimator_modules(model)
     modules |= {t.split(".")[0] for t in model_entry.get("trusted_types", [])}
-    by_module = packages_distributions()
     dists = set(_BASE_REQUIREMENTS)
     if model_entry["format"] == "skops":
         dists.add("skops")
-    for module in modules - {"builtins", "collections", "mlspec"}:
-        dists.update(by_module.get(module, []))
+    unknown = modules - {"builtins", "collections", "mlspec"} - set(_KNOWN_DISTRIBUTIONS)
+    dists.update(_KNOWN_DISTRIBUTIONS[m] for m in modules if m in _KNOWN_DISTRIBUTIONS)
+    if unknown:  # scanning every installed distribution takes ~0.5 s: only when needed
+        by_module = packages_distributions()
+        for module in unknown:
+            dists.update(by_module.get(module, []))
     if "mlspec" in modules:
         dists.add("mlspec")  # custom transformers of the features stage
     lines = []
