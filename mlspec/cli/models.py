@@ -103,7 +103,7 @@ def _when(ts: float) -> str:
 
 
 def _ls(registry: Registry, console: Any, as_json: bool) -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in registry.db.names():
         versions = registry.db.versions(name)
         rows.append(

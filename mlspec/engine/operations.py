@@ -194,6 +194,9 @@ def execute_run(
         console.print(accounting_table(accounting, label))
     if metrics:
         console.print(metrics_table(metrics, label))
+    if registration is not None:
+        for renderable in registration_report(registration, label):
+            console.print(renderable)
     total = sum(r.duration_s for r in outcome.results)
     console.print(
         f"{prefix}[bold green]done[/] {run_id}: {len(outcome.results)} stages,"
@@ -204,18 +207,15 @@ def execute_run(
             else ""
         )
     )
-    if registration is not None:
-        for renderable in registration_report(registration, label):
-            console.print(renderable)
-        if refused:
-            raise GatesFailed(
-                Problem(
-                    "not_blessed",
-                    refusal_text(registration),
-                    loc=("evaluate", "gates"),
-                    fix="see the table of failed gates above; nothing was registered",
-                )
+    if refused:
+        raise GatesFailed(
+            Problem(
+                "not_blessed",
+                refusal_text(registration),
+                loc=("evaluate", "gates"),
+                fix="see the table of failed gates above; nothing was registered",
             )
+        )
     return RunResult(run_id, outcome, metrics, objective_name, objective)
 
 

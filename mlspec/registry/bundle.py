@@ -130,7 +130,7 @@ def normalise_skops(data: bytes) -> bytes:
             return node
         stored = node.get("file")
         has_file = isinstance(stored, str) and stored in present
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in node.items():
             if key == "__id__" and isinstance(value, int):
                 # Values that never change after loading — JSON scalars, arrays and bytes kept
@@ -141,7 +141,7 @@ def normalise_skops(data: bytes) -> bytes:
                     out[key] = own_id()
                 else:
                     out[key] = ids.setdefault(value, len(ids) + 1)
-            elif key == "file" and has_file:
+            elif key == "file" and isinstance(stored, str) and has_file:
                 ext = stored.rsplit(".", 1)[-1] if "." in stored else "bin"
                 entries.append((f"{len(entries) + 1:06d}.{ext}", stored))
                 out[key] = entries[-1][0]

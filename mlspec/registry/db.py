@@ -87,7 +87,10 @@ _VERSION_COLS = (
 
 
 def _version(row: tuple[Any, ...]) -> ModelVersion:
-    return ModelVersion(*row[:8], metrics=json.loads(row[8]))
+    name, version, bundle, model, fmt, run_id, spec_name, created_at, metrics = row
+    return ModelVersion(
+        name, int(version), bundle, model, fmt, run_id, spec_name, created_at, json.loads(metrics)
+    )
 
 
 class RegistryDB:

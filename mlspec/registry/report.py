@@ -25,7 +25,7 @@ def gates_table(gates: list[dict[str, Any]], title: str, only_failed: bool = Fal
     table = Table(title=title)
     for col in ("gate", "metric", "split", "slice", "value", "threshold", "champion", "result"):
         numeric = col in ("value", "threshold", "champion")
-        table.add_column(col, justify="right" if numeric else None)
+        table.add_column(col, justify="right" if numeric else "left")
     table.add_column("reason")
     for g in gates:
         if only_failed and g["passed"]:

@@ -56,6 +56,13 @@ def register(registry: Any, pipeline: Any, frame: Any, name: str = "clf", run: s
     payload = build_bundle(pipeline, frame, "target", {"run_id": run, "metrics": METRICS})
     digest = registry.store_bundle(payload)
     version, _ = registry.db.add_version(
-        name, digest, payload.model_digest, "skops", run, "spec", METRICS, {"team": "a"}
+        name,
+        digest,
+        payload.model_digest,
+        payload.manifest["model"]["format"],
+        run,
+        "spec",
+        METRICS,
+        {"team": "a"},
     )
     return version

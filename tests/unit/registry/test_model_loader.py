@@ -100,3 +100,25 @@ def test_manifest_asking_to_trust_foreign_types_is_refused(registry, pipeline, f
     (out / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleIntegrityError, match=r"outside the allowed modules: os\.system"):
         load_bundle(out)
+
+
+def test_joblib_fallback_bundle_loads_and_is_verified_before_unpickling(
+    registry, frame, no_decoding
+):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from test_model_bundle import Doubler
+
+    X = frame.drop(columns=["target"])
+    pipe = Pipeline([("f", Doubler()), ("m", LogisticRegression(max_iter=500))]).fit(
+        X, frame["target"]
+    )
+    register(registry, pipe, frame)
+    bundle = load_bundle("clf:1", registry.store.root.parent)
+    assert bundle.manifest["model"]["format"] == "joblib"
+    assert np.array_equal(bundle.predict(X), pipe.predict(X))
+    digest = bundle.manifest["files"]["model.joblib"]["digest"]
+    _flip_one_byte(registry.store.objects.path_for(digest))
+    no_decoding()
+    with pytest.raises(BundleIntegrityError, match=r"model\.joblib does not match its digest"):
+        load_bundle("clf:1", registry.store.root.parent)
