@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS model_versions (
     spec_name TEXT,
     created_at REAL NOT NULL,
     metrics_json TEXT NOT NULL,      -- the evaluate stage's metrics artifact
+    source_digest TEXT,              -- digest of the train stage's model artifact it was built from
     PRIMARY KEY (name, version)
 );
 CREATE INDEX IF NOT EXISTS model_versions_by_digest ON model_versions (name, model_digest);
@@ -138,6 +139,7 @@ class RegistryDB:
         spec_name: str | None,
         metrics: dict[str, Any],
         tags: dict[str, str],
+        source_digest: str | None = None,
     ) -> tuple[int, bool]:
         """(version, created): an identical model already registered under ``name`` is reused."""
         with self._write() as conn:
@@ -153,7 +155,8 @@ class RegistryDB:
             ).fetchone()
             version = int(latest) + 1
             conn.execute(
-                f"INSERT INTO model_versions ({_VERSION_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO model_versions ({_VERSION_COLS}, source_digest)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     name,
                     version,
@@ -164,6 +167,7 @@ class RegistryDB:
                     spec_name,
                     time.time(),
                     json.dumps(metrics, sort_keys=True, default=str),
+                    source_digest,
                 ),
             )
             conn.executemany(
@@ -180,6 +184,18 @@ class RegistryDB:
                 "SELECT version FROM model_versions WHERE name = ? AND model_digest = ?"
                 " ORDER BY version LIMIT 1",
                 (name, model_digest),
+            ).fetchone()
+        return int(row[0]) if row else None
+
+    def find_by_source(self, name: str, source_digest: str) -> int | None:
+        """The version built from this very model artifact (a rerun served from cache)."""
+        if not self.exists():
+            return None
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT version FROM model_versions WHERE name = ? AND source_digest = ?"
+                " ORDER BY version LIMIT 1",
+                (name, source_digest),
             ).fetchone()
         return int(row[0]) if row else None
 

@@ -106,8 +106,6 @@ def test_register_rerun_refuse_worse_challenger_promote_rollback_reproduce(warm_
     assert typo.returncode == 2, show(typo)
     assert "did you mean 'champion'?" in typo.stderr and "Traceback" not in typo.stderr
 
-    shown_json = ok(run_cli(["models", "show", "bc_clf@champion", "--json"], cwd=root)).stdout
-    assert json.loads(shown_json)["version"] == 1
     shown = ok(run_cli(["models", "show", "bc_clf:1"], cwd=root)).stdout
     assert "format skops" in shown and "team=diagnostics" in shown and "gates of its run" in shown
 
@@ -116,10 +114,7 @@ def test_register_rerun_refuse_worse_challenger_promote_rollback_reproduce(warm_
     assert rebuilt.returncode == 0, show(rebuilt)
     assert "reproduced: model digest matches, metrics match" in rebuilt.stdout
     assert "load" in rebuilt.stdout and "miss" in rebuilt.stdout  # recomputed, not cached
-    as_json = run_cli(["reproduce", "bc_clf:1", "--json"], cwd=root)
-    report = json.loads(as_json.stdout)
-    assert report["ok"] and report["digest_match"] and report["metrics_match"]
-    assert all(row["match"] for row in report["rows"])
+    assert "│ NO" not in rebuilt.stdout  # every row of the table matches
 
 
 def test_impossible_threshold_exits_1_and_registers_nothing(warm_bc: Path) -> None:

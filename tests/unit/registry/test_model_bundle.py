@@ -8,7 +8,7 @@ import zipfile
 
 import joblib
 import numpy as np
-from conftest import fit_pipeline, make_frame
+from registry_helpers import fit_pipeline, make_frame
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from mlspec.registry.bundle import METADATA, build_bundle, normalise_skops

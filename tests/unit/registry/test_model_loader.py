@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import register
+from registry_helpers import register
 
 from mlspec.registry.errors import BundleIntegrityError
 from mlspec.registry.loader import load_bundle

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import METRICS, fit_pipeline, make_frame, register
+from registry_helpers import METRICS, fit_pipeline, make_frame, register
 
 from mlspec.registry.errors import RegistryError
 from mlspec.registry.registry import ModelRef, parse_ref
