@@ -207,7 +207,9 @@ def execute_run(
             else ""
         )
     )
-    if refused:
+    # A not-blessed member of a sweep is recorded (status failed) and the sweep goes on: one
+    # model worse than the champion must not stop the search for a better one.
+    if refused and job_num is None:
         raise GatesFailed(
             Problem(
                 "not_blessed",

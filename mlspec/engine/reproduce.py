@@ -138,24 +138,45 @@ def reproduce(
         if keep is None:
             shutil.rmtree(scratch, ignore_errors=True)
     report = ReproduceReport(label, run.run_id, rebuild_id, scratch=str(keep) if keep else None)
-    recorded_model = manifest["model_digest"]
-    report.digest_match = recorded_model == rebuilt.model_digest
+    compare(
+        report,
+        manifest,
+        version.metrics,
+        metadata.get("data_digests") or {},
+        rebuilt.manifest,
+        metrics,
+        rebuilt_data,
+    )
+    return report
+
+
+def compare(
+    report: ReproduceReport,
+    manifest: dict[str, Any],
+    recorded_metrics: dict[str, Any],
+    recorded_data: dict[str, str],
+    rebuilt_manifest: dict[str, Any],
+    rebuilt_metrics: dict[str, Any],
+    rebuilt_data: dict[str, str],
+) -> None:
+    """Fill ``report``: the model digest and each file it covers, every metric, the data."""
+    report.digest_match = manifest["model_digest"] == rebuilt_manifest["model_digest"]
     report.rows.append(
         {
             "kind": "digest",
             "item": "model digest",
-            "recorded": recorded_model,
-            "rebuilt": rebuilt.model_digest,
+            "recorded": manifest["model_digest"],
+            "rebuilt": rebuilt_manifest["model_digest"],
             "match": report.digest_match,
         }
     )
     for name in manifest.get("model_digest_covers", []):
         old = manifest["files"].get(name, {}).get("digest")
-        new = rebuilt.manifest["files"].get(name, {}).get("digest")
+        new = rebuilt_manifest["files"].get(name, {}).get("digest")
         report.rows.append(
             {"kind": "file", "item": name, "recorded": old, "rebuilt": new, "match": old == new}
         )
-    before, after = _flat_metrics(version.metrics), _flat_metrics(metrics)
+    before, after = _flat_metrics(recorded_metrics), _flat_metrics(rebuilt_metrics)
     report.metrics_match = True
     for key in sorted(set(before) | set(after)):
         same = _same(before.get(key), after.get(key))
@@ -169,10 +190,8 @@ def reproduce(
                 "match": same,
             }
         )
-    recorded_data = metadata.get("data_digests") or {}
     for key in sorted(set(recorded_data) | set(rebuilt_data)):
         old, new = recorded_data.get(key), rebuilt_data.get(key)
         report.rows.append(
             {"kind": "data", "item": key, "recorded": old, "rebuilt": new, "match": old == new}
         )
-    return report
