@@ -7,6 +7,7 @@ REF is NAME (latest version), NAME:VERSION or NAME@ALIAS.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -239,6 +240,14 @@ def _promote(registry: Registry, console: Any, args: list[str], alias: str | Non
                 "bad_model_ref",
                 f"version '{number}' is not a number",
                 fix="mlspec models promote NAME VERSION --alias ALIAS",
+            )
+        )
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", alias):
+        raise RegistryError(
+            Problem(
+                "bad_alias",
+                f"alias '{alias}' is not a slug",
+                fix="use letters, digits, '-', '_' and '.', e.g. champion",
             )
         )
     version = registry.resolve(ModelRef(name, version=int(number)))

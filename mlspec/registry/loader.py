@@ -109,7 +109,7 @@ def _check_model_digest(manifest: dict[str, Any], label: str) -> None:
 def load_bundle(ref: str | Path, project_root: Path | None = None) -> LoadedBundle:
     """``NAME@alias``, ``NAME:version``, ``NAME`` (latest) or a bundle directory."""
     path = Path(ref)
-    if isinstance(ref, Path) or (path.is_dir() and (path / "manifest.json").is_file()):
+    if isinstance(ref, Path) or path.is_dir() or "/" in str(ref):
         manifest, files = read_bundle_dir(path)
         label = str(path)
     else:

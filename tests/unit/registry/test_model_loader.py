@@ -122,3 +122,10 @@ def test_joblib_fallback_bundle_loads_and_is_verified_before_unpickling(
     no_decoding()
     with pytest.raises(BundleIntegrityError, match=r"model\.joblib does not match its digest"):
         load_bundle("clf:1", registry.store.root.parent)
+
+
+def test_a_directory_without_manifest_is_not_a_bundle(tmp_path):
+    from mlspec.registry.errors import RegistryError
+
+    with pytest.raises(RegistryError, match=r"has no manifest\.json"):
+        load_bundle(str(tmp_path))
