@@ -129,3 +129,20 @@ def test_impossible_threshold_exits_1_and_registers_nothing(warm_bc: Path) -> No
     assert _versions(root) == []
     assert _models(root) == []
     assert runs(root)[-1]["status"] == "failed"
+
+
+def test_a_sweep_member_that_is_not_blessed_does_not_stop_the_sweep(warm_bc: Path) -> None:
+    root = warm_bc
+    write(root / "conf" / "reg.yaml", REG)
+    result = run_cli(
+        ["run", "-m", "conf=reg", "model.n_estimators=20,3", "model.learning_rate=0.1,0.01"],
+        cwd=root,
+    )
+    assert result.returncode == 0, show(result)
+    assert "registered bc_clf:1" in result.stdout
+    assert "failed gates: not blessed" in result.stdout  # a later, worse member
+    assert "sweep summary: 4 members" in result.stdout
+    assert _versions(root) == [("bc_clf", 1)]
+    assert _champion(root) == 1
+    statuses = [r["status"] for r in runs(root)]
+    assert statuses.count("failed") == 3 and "interrupted" not in statuses
