@@ -21,10 +21,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-# Metrics where a smaller value is better; every other metric is higher-is-better.
-LOWER_IS_BETTER = frozenset(
-    {"log_loss", "brier", "rmse", "mae", "mape", "median_ae", "max_error", "mse"}
-)
+from mlspec.evaluation.names import MINIMIZE
+
+# Metrics where a smaller value is better (the evaluate stage's list); every other metric is
+# higher-is-better.
+LOWER_IS_BETTER = frozenset(MINIMIZE | {"mse"})
 
 
 class GateSpec(BaseModel):
