@@ -146,3 +146,25 @@ def test_a_sweep_member_that_is_not_blessed_does_not_stop_the_sweep(warm_bc: Pat
     assert _champion(root) == 1
     statuses = [r["status"] for r in runs(root)]
     assert statuses.count("failed") == 3 and "interrupted" not in statuses
+
+
+def test_per_slice_gate_reads_the_evaluate_slices_and_names_the_failing_slice(
+    warm_bc: Path,
+) -> None:
+    root = warm_bc
+    write(root / "conf" / "reg.yaml", REG)
+    result = run_cli(
+        [
+            "run",
+            "conf=reg",
+            *FAST,
+            '+evaluate.slices=[{column:"mean radius",bins:2}]',
+            "evaluate.gates=[{metric:roc_auc,min:0.97,per_slice:true}]",
+        ],
+        cwd=root,
+    )
+    assert result.returncode == 1, show(result)
+    failed = [ln for ln in result.stdout.splitlines() if "FAIL" in ln]
+    assert len(failed) == 1 and "mean radius=(" in failed[0], show(result)
+    assert "1 of 2 gate(s) failed" in result.stderr
+    assert _versions(root) == []
