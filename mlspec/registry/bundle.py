@@ -35,7 +35,8 @@ from mlspec.hashing import canonical_json, digest_bytes
 MANIFEST_VERSION = 1
 MANIFEST = "manifest.json"
 METADATA = "metadata.json"
-# Modules whose classes a bundle may ask skops to trust; anything else is refused on load.
+# Modules whose classes a bundle may ask skops to trust; anything else is refused on load. From
+# the standard library only plain containers (never a callable such as builtins.eval).
 TRUSTABLE_PREFIXES = (
     "sklearn.",
     "numpy.",
@@ -43,10 +44,21 @@ TRUSTABLE_PREFIXES = (
     "lightgbm.",
     "xgboost.",
     "mlspec.",
-    "collections.",
-    "builtins.",
     "pandas.",
-    "joblib.",
+)
+TRUSTABLE_STDLIB = frozenset(
+    {
+        "collections.OrderedDict",
+        "collections.defaultdict",
+        "collections.Counter",
+        "builtins.bytes",
+        "builtins.bytearray",
+        "builtins.complex",
+        "builtins.frozenset",
+        "builtins.set",
+        "builtins.slice",
+        "builtins.range",
+    }
 )
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _BASE_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
@@ -169,7 +181,7 @@ def normalise_skops(data: bytes) -> bytes:
 
 def check_trusted(types: list[str]) -> list[str]:
     """The types outside the modules a bundle may trust (empty when all are acceptable)."""
-    return [t for t in types if not t.startswith(TRUSTABLE_PREFIXES)]
+    return [t for t in types if not (t in TRUSTABLE_STDLIB or t.startswith(TRUSTABLE_PREFIXES))]
 
 
 def serialise_model(model: Any, sample: Any) -> tuple[str, bytes, dict[str, Any]]:

@@ -129,3 +129,13 @@ def test_a_directory_without_manifest_is_not_a_bundle(tmp_path):
 
     with pytest.raises(RegistryError, match=r"has no manifest\.json"):
         load_bundle(str(tmp_path))
+
+
+def test_builtin_callables_are_never_trusted() -> None:
+    from mlspec.registry.bundle import check_trusted
+
+    trusted = ["collections.OrderedDict", "sklearn.pipeline.Pipeline", "builtins.set"]
+    assert check_trusted([*trusted, "builtins.eval", "collections.abc.Callable"]) == [
+        "builtins.eval",
+        "collections.abc.Callable",
+    ]
