@@ -18,6 +18,8 @@ VERBS: dict[str, str] = {
     "plugins": "mlspec.cli.plugins",
     "schema": "mlspec.cli.schema",
     "artifacts": "mlspec.cli.artifacts",
+    "models": "mlspec.cli.models",
+    "reproduce": "mlspec.cli.reproduce",
 }
 
 USAGE = """usage: mlspec [--debug] [--version] VERB [ARGS...]
@@ -30,6 +32,8 @@ verbs:
   plugins                                  installed plugins (stages, loaders, cleaners)
   schema   infer DATA [-o FILE]            write a pandera YAML schema to start from
   artifacts [RUN] [NODE.OUTPUT -o FILE]    list a run's artifacts, or export one
+  models   [ls|show REF|promote NAME V --alias A|rollback NAME|tag|untag|export]  the registry
+  reproduce NAME@ALIAS|NAME:VERSION        rebuild a registered model; compare digest and metrics
 """
 
 

@@ -21,6 +21,7 @@ from pydantic import (
 from mlspec.errors import choices_hint
 from mlspec.evaluation.names import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mlspec.evaluation.options import EvaluateOptions
+from mlspec.registry.gates import GateSpec
 from mlspec.stages.builtin.load import LoadParams
 from mlspec.stages.builtin.validate import ColumnSchema
 
@@ -63,6 +64,9 @@ class EvaluateSpec(SpecModel, EvaluateOptions):
     metrics: list[str] | None = None
     # The metric a sweep optimises, computed on the validation split (never on test).
     objective: str | None = None
+    # Whether the model is blessed (registered): absolute thresholds and comparisons with the
+    # champion of register.name (mlspec.registry.gates).
+    gates: list[GateSpec] = Field(default_factory=list)
 
     @field_validator("objective")
     @classmethod
@@ -96,6 +100,25 @@ class CustomStageSpec(SpecModel):
         return self.uses or self.name
 
 
+class RegisterSpec(SpecModel):
+    """``register:`` — make a new version of a named model from the run's blessed model."""
+
+    name: str
+    alias: str | None = None  # champion | challenger | any name; moved when blessed
+    tags: dict[str, str] = Field(default_factory=dict)
+    compare_to: str = "champion"  # the alias comparison gates compare against
+
+    @field_validator("name", "alias", "compare_to")
+    @classmethod
+    def _slug(cls, value: str | None) -> str | None:
+        if value is not None and not _SLUG.match(value):
+            raise ValueError(
+                f"'{value}' is not a slug; use letters, digits, '-', '_' and '.',"
+                " e.g. breast_cancer_clf"
+            )
+        return value
+
+
 class Spec(SpecModel):
     name: str
     seed: int = 0
@@ -108,6 +131,8 @@ class Spec(SpecModel):
     train: dict[str, Any] = Field(default_factory=dict)
     evaluate: EvaluateSpec = EvaluateSpec()
     stages: list[CustomStageSpec] = Field(default_factory=list)
+    # ``register`` is also a method of every pydantic model (ABCMeta.register): hence the alias.
+    register_: RegisterSpec | None = Field(None, alias="register")
 
     @field_validator("name")
     @classmethod

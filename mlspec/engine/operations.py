@@ -18,6 +18,8 @@ from mlspec.engine.runner import Runner, RunOutcome
 from mlspec.engine.walk import NodeStatus, preflight, walk_plan
 from mlspec.errors import MlspecError, Problem, SpecError
 from mlspec.plan import Plan, compile_plan
+from mlspec.registry.errors import GatesFailed
+from mlspec.registry.report import refusal_text, registration_report
 from mlspec.stages.registry import default_registry
 from mlspec.store import Store
 from mlspec.store.store import VerifyReport
@@ -175,7 +177,16 @@ def execute_run(
             {k: v for k, v in metrics.items() if isinstance(v, dict) and k in ("valid", "test")},
         )
     objective_name, objective = _objective(plan, metrics)
-    tracker.finish_run(run_id, "completed", objective_name=objective_name, objective=objective)
+    reg_ref = outcome.artifacts.get(("register", "registration"))
+    registration = runner.load_output(reg_ref) if reg_ref is not None else None
+    refused = registration is not None and not registration["blessed"]
+    tracker.finish_run(
+        run_id,
+        "failed" if refused else "completed",
+        error=refusal_text(registration) if refused else None,
+        objective_name=objective_name,
+        objective=objective,
+    )
     hits = sum(r.status == "hit" for r in outcome.results)
     label = f"job #{job_num} " if job_num is not None else ""
     console.print(summary_table(outcome.results, title=f"{label}stages"))
@@ -183,6 +194,9 @@ def execute_run(
         console.print(accounting_table(accounting, label))
     if metrics:
         console.print(metrics_table(metrics, label))
+    if registration is not None:
+        for renderable in registration_report(registration, label):
+            console.print(renderable)
     total = sum(r.duration_s for r in outcome.results)
     console.print(
         f"{prefix}[bold green]done[/] {run_id}: {len(outcome.results)} stages,"
@@ -193,6 +207,17 @@ def execute_run(
             else ""
         )
     )
+    # A not-blessed member of a sweep is recorded (status failed) and the sweep goes on: one
+    # model worse than the champion must not stop the search for a better one.
+    if refused and job_num is None:
+        raise GatesFailed(
+            Problem(
+                "not_blessed",
+                refusal_text(registration),
+                loc=("evaluate", "gates"),
+                fix="see the table of failed gates above; nothing was registered",
+            )
+        )
     return RunResult(run_id, outcome, metrics, objective_name, objective)
 
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from mlspec.config.errors import problems_from_validation
 from mlspec.config.spec import Spec
 from mlspec.errors import PluginError, Problem, SpecError, choices_hint, format_loc
+from mlspec.evaluation.names import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mlspec.evaluation.options import EvaluateOptions
 from mlspec.hashing import canonical_json, code_fingerprint
 from mlspec.plan.keys import KEY_SCHEMA_VERSION, environment_fingerprint
@@ -20,7 +21,17 @@ from mlspec.stages.registry import StageRegistry
 DEFAULT_OBJECTIVE = {"classification": "roc_auc", "regression": "rmse"}
 
 
-BUILTIN_NODES = ("load", "clean", "validate", "split", "profile", "features", "train", "evaluate")
+BUILTIN_NODES = (
+    "load",
+    "clean",
+    "validate",
+    "split",
+    "profile",
+    "features",
+    "train",
+    "evaluate",
+    "register",
+)
 
 
 def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Plan:
@@ -116,6 +127,8 @@ def compile_plan(spec: Spec, registry: StageRegistry, project_root: Path) -> Pla
         ("evaluate",),
         locs={"target": target, "task": task},
     )
+    if spec.register_ is not None or spec.evaluate.gates:
+        _add_register(builder, spec)
     builder.raise_problems()
     metrics = spec.evaluate.metrics or []
     objective = spec.evaluate.objective or (metrics[0] if metrics else None)
@@ -130,6 +143,54 @@ def _evaluate_options(spec: Spec) -> dict[str, Any]:
     if boot is not None and boot.get("seed") is None:
         options["bootstrap"] = {**boot, "seed": spec.seed}
     return options
+
+
+def _add_register(builder: _Builder, spec: Spec) -> None:
+    """The register node: gates, then (with a ``register:`` section) a new model version."""
+    known = CLASSIFICATION_METRICS + REGRESSION_METRICS
+    listed = spec.evaluate.metrics
+    for i, gate in enumerate(spec.evaluate.gates):
+        if gate.kind == "comparison" and spec.register_ is None:
+            builder.problems.append(
+                Problem(
+                    "gate_without_register",
+                    f"gate '{gate.rule}' compares with the champion of a registered model,"
+                    " but the spec has no 'register:' section",
+                    ("evaluate", "gates", i),
+                    fix="add register: {name: MODEL_NAME}, or use an absolute gate (min/max)",
+                )
+            )
+        if listed and gate.metric not in listed and all(m in known for m in listed):
+            builder.problems.append(
+                Problem(
+                    "gate_metric_not_computed",
+                    f"gate reads metric '{gate.metric}', which is not in evaluate.metrics,"
+                    " so it is never computed",
+                    ("evaluate", "gates", i, "metric"),
+                    fix=f"add it to evaluate.metrics, or {choices_hint(gate.metric, listed)}",
+                )
+            )
+    reg = spec.register_
+    params: dict[str, Any] = {
+        "gates": [g.model_dump() for g in spec.evaluate.gates],
+        "target": spec.data.target,
+        "spec_name": spec.name,
+    }
+    if reg is not None:
+        params.update(name=reg.name, alias=reg.alias, tags=dict(reg.tags))
+        params["compare_to"] = reg.compare_to
+    builder.add(
+        "register",
+        "register",
+        params,
+        {
+            "model": InputRef("train", "model"),
+            "train": InputRef("split", "train"),
+            "metrics": InputRef("evaluate", "metrics"),
+        },
+        ("register",),
+        locs={"gates": ("evaluate", "gates"), "target": ("data", "target"), "spec_name": ("name",)},
+    )
 
 
 def _reject_reserved(
