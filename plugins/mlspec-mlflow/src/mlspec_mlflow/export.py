@@ -231,7 +231,8 @@ def export_pyfunc(
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         target = staging / "model"
-        try:
+
+        def save(fmt: str, reason: str | None) -> None:
             _save(
                 bundle,
                 target,
@@ -244,6 +245,9 @@ def export_pyfunc(
                 version,
                 reason,
             )
+
+        try:
+            save(fmt, reason)
         except Exception as exc:  # MLflow could not write skops: fall back, and say why
             if fmt != "skops" or serialization_format == "skops":
                 raise RegistryError(
@@ -255,18 +259,7 @@ def export_pyfunc(
                 ) from exc
             fmt, reason = "cloudpickle", f"MLflow's skops save failed: {exc}"
             shutil.rmtree(target, ignore_errors=True)
-            _save(
-                bundle,
-                target,
-                fmt,
-                trusted,
-                predict_fn,
-                example,
-                bundle_digest,
-                name,
-                version,
-                reason,
-            )
+            save(fmt, reason)
         if example is not None:
             _check_saved(target, bundle, fmt, trusted, predict_fn, example)
         os.rename(target, out)
