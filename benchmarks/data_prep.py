@@ -103,7 +103,7 @@ evaluate:
   metrics: [roc_auc, accuracy, log_loss]
   objective: roc_auc
   # The plain script computes point metrics only: no bootstrap intervals on either side.
-  bootstrap: {samples: 0}
+  bootstrap: {{samples: 0}}
 """
 
 
