@@ -28,9 +28,7 @@ def _encode_frame(df: Any) -> bytes:
     options = pa.ipc.IpcWriteOptions(compression="lz4")
     with pa.ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
-    del table
-    # A view of Arrow's buffer, not bytes(...): that copy held a second full frame in memory.
-    return memoryview(sink.getvalue())  # type: ignore[return-value]
+    return bytes(sink.getvalue())
 
 
 _ARROW_MAGIC = b"ARROW1"
