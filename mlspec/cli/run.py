@@ -64,7 +64,7 @@ def command(argv: list[str]) -> int | None:
 def preflight_variants(source: object, overrides: list[str], multirun: bool) -> list[list[str]]:
     """Concrete override lists to validate: the first value of every sweep, then each other value
     of each swept key in turn (bounded), so a bad value anywhere in a sweep fails up front."""
-    from mlspec.config.load import check_override_syntax
+    from mlspec.config.load import check_override_syntax, is_hydra_override
 
     check_override_syntax(source, overrides)  # type: ignore[arg-type]
     if not multirun:
@@ -92,10 +92,6 @@ def preflight_variants(source: object, overrides: list[str], multirun: bool) -> 
             if len(variants) >= MAX_PREFLIGHT_COMPOSES:
                 break
             variants.append([*base[:i], value, *base[i + 1 :]])
-    keep = [[o for o in v if not _is_hydra_override(o)] for v in variants[:MAX_PREFLIGHT_COMPOSES]]
-    keep[0] = [o for o in base if o in groups or not _is_hydra_override(o)]
+    keep = [[o for o in v if not is_hydra_override(o)] for v in variants[:MAX_PREFLIGHT_COMPOSES]]
+    keep[0] = [o for o in base if o in groups or not is_hydra_override(o)]
     return keep
-
-
-def _is_hydra_override(override: str) -> bool:
-    return override.lstrip("+~").startswith(("hydra.", "hydra/"))

@@ -65,7 +65,7 @@ def compose_variants(source: SpecSource, variants: list[list[str]]) -> Iterator[
 
     base_cfg = _compose(source, variants[0])
     yield _validated(copy.deepcopy(base_cfg), source, variants[0])
-    base_plain = [o for o in variants[0] if not _is_hydra(o)]
+    base_plain = [o for o in variants[0] if not is_hydra_override(o)]
     for variant in variants[1:]:
         cfg = None
         changed = [o for o, b in zip(variant, base_plain, strict=False) if o != b]
@@ -76,7 +76,8 @@ def compose_variants(source: SpecSource, variants: list[list[str]]) -> Iterator[
         )
 
 
-def _is_hydra(override: str) -> bool:
+def is_hydra_override(override: str) -> bool:
+    """``hydra.x=...`` or ``hydra/group=...`` (with any ``+``/``~`` prefix)."""
     return override.lstrip("+~").startswith(("hydra.", "hydra/"))
 
 
@@ -98,7 +99,7 @@ def _with_scalar_override(base_cfg: Any, override: str) -> Any:
         or parsed.is_force_add()
         or parsed.is_delete()
         or parsed.is_sweep_override()
-        or _is_hydra(key)
+        or is_hydra_override(key)
         or key in base_cfg.hydra.runtime.choices  # a config group: changes the defaults list
     ):
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -95,16 +94,6 @@ def plan_status(source: SpecSource, overrides: list[str]) -> tuple[Plan, list[No
         return plan, walk_plan(plan, store, Tracker(store.db_path))
     except SpecError as exc:
         raise attach_files(exc, loaded, source) from None
-
-
-def git_commit(root: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def execute_run(
