@@ -164,8 +164,8 @@ class Runner:
         key: str,
         artifacts: dict[tuple[str, str], ArtifactRef],
         t0: float,
-    ) -> tuple[dict[str, ArtifactRef], dict[str, bytes]]:
-        """Run the stage; its outputs' refs, and the encoded bytes not yet in the store."""
+    ) -> tuple[dict[str, ArtifactRef], dict[str, bytes | Path]]:
+        """Run the stage; its outputs' refs, and the staged encodings not yet in the store."""
         input_refs = {name: artifacts[(ref.node, ref.output)] for name, ref in node.inputs.items()}
         inputs = {name: self._load(ref) for name, ref in input_refs.items()}
         ctx = StageContext(
@@ -201,28 +201,47 @@ class Runner:
                     node.spec_loc,
                 )
             )
+        return self._encode_outputs(expected, produced, inputs, input_refs)
+
+    def _encode_outputs(
+        self,
+        expected: dict[str, str],
+        produced: dict[str, Any],
+        inputs: dict[str, Any],
+        input_refs: dict[str, ArtifactRef],
+    ) -> tuple[dict[str, ArtifactRef], dict[str, bytes | Path]]:
         saved: dict[str, ArtifactRef] = {}
-        unwritten: dict[str, bytes] = {}
-        for name, codec in expected.items():
-            value = produced[name]
-            # An input passed through untouched (validate on clean data, a no-op clean) is the
-            # same artifact: reuse its digest instead of encoding and hashing it again.
-            same = next(
-                (
-                    input_refs[i]
-                    for i, obj in inputs.items()
-                    if obj is value and input_refs[i].codec == codec
-                ),
-                None,
-            )
-            if same is not None:
-                ref = same
-            else:
-                ref, data = self.store.encode(value, codec)
-                if not self.store.objects.has(ref.digest):
-                    unwritten[ref.digest] = data
-            self._cache[ref.digest] = value
-            saved[name] = ref
+        unwritten: dict[str, bytes | Path] = {}
+        try:
+            for name, codec in expected.items():
+                value = produced[name]
+                # An input passed through untouched (validate on clean data, a no-op clean) is
+                # the same artifact: reuse its digest instead of encoding and hashing it again.
+                same = next(
+                    (
+                        input_refs[i]
+                        for i, obj in inputs.items()
+                        if obj is value and input_refs[i].codec == codec
+                    ),
+                    None,
+                )
+                if same is not None:
+                    ref = same
+                else:
+                    # Encoded straight into a staged file: a 1M-row frame's encoding is never
+                    # held in memory next to the frame (the commit queue moves it into place).
+                    ref, staged = self.store.encode_staged(value, codec)
+                    if self.store.objects.has(ref.digest) or ref.digest in unwritten:
+                        staged.unlink(missing_ok=True)
+                    else:
+                        unwritten[ref.digest] = staged
+                self._cache[ref.digest] = value
+                saved[name] = ref
+        except BaseException:
+            for staged_file in unwritten.values():
+                if isinstance(staged_file, Path):
+                    staged_file.unlink(missing_ok=True)
+            raise
         return saved, unwritten
 
     def _load(self, ref: ArtifactRef) -> Any:

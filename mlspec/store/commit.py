@@ -13,12 +13,17 @@ submission order; after a failed commit no later record is written (the run repo
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 from mlspec.store.actions import ActionRecord
-from mlspec.store.objects import ObjectStore, atomic_write
+from mlspec.store.objects import ObjectStore, atomic_write, commit_staged
+
+# An object waiting to be committed: its bytes, or a staged temporary file holding them.
+Pending = bytes | Path
 
 
 class CommitQueue:
@@ -27,20 +32,21 @@ class CommitQueue:
         self._write_record = write_record
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlspec-commit")
         self._futures: list[Future[None]] = []
-        self._pending: dict[str, bytes] = {}  # digest -> bytes not yet on disk
+        self._pending: dict[str, Pending] = {}  # digest -> not yet an object
         self._mutex = threading.Lock()
         self._error: BaseException | None = None
 
     def submit(
         self,
-        objects: dict[str, bytes],
+        objects: dict[str, Pending],
         record: ActionRecord,
         release: Callable[[], None],
     ) -> None:
-        """Queue one stage's commit. ``release`` always runs once the commit is over (written,
-        skipped or failed), so a lock is never held past it — also when an earlier commit failed
-        and this one is refused."""
+        """Queue one stage's commit (staged files are moved into place, or removed on failure).
+        ``release`` always runs once the commit is over (written, skipped or failed), so a lock
+        is never held past it — also when an earlier commit failed and this one is refused."""
         if self._error is not None:
+            _discard(objects)
             release()
             raise self._error
         with self._mutex:
@@ -48,19 +54,27 @@ class CommitQueue:
         self._futures.append(self._executor.submit(self._commit, objects, record, release))
 
     def pending_bytes(self, digest: str) -> bytes | None:
-        """The bytes of an object still waiting to be written (already digest-checked: the
-        digest was computed from them)."""
+        """The bytes of an object still waiting to be committed (already digest-checked: the
+        digest was computed from them), or None once it is an object in the store."""
         with self._mutex:
-            return self._pending.get(digest)
+            pending = self._pending.get(digest)
+        if isinstance(pending, Path):
+            try:
+                return pending.read_bytes()
+            except FileNotFoundError:  # committed (renamed) meanwhile: read the object
+                return None
+        return pending
 
     def _commit(
-        self, objects: dict[str, bytes], record: ActionRecord, release: Callable[[], None]
+        self, objects: dict[str, Pending], record: ActionRecord, release: Callable[[], None]
     ) -> None:
         try:
             if self._error is None:
                 for digest, data in objects.items():
                     target = self._objects.path_for(digest)
-                    if not target.exists():
+                    if isinstance(data, Path):
+                        commit_staged(data, target)
+                    elif not target.exists():
                         atomic_write(target, data, self._objects.tmp)
                 self._write_record(record)
         except BaseException as exc:  # surfaced by raise_if_failed / flush in the main thread
@@ -69,6 +83,7 @@ class CommitQueue:
             with self._mutex:
                 for digest in objects:
                     self._pending.pop(digest, None)
+            _discard(objects)  # staged files not moved into place (after a failure)
             release()
 
     def raise_if_failed(self) -> None:
@@ -87,3 +102,10 @@ class CommitQueue:
             self.flush()
         finally:
             self._executor.shutdown(wait=True)
+
+
+def _discard(objects: dict[str, Pending]) -> None:
+    for data in objects.values():
+        if isinstance(data, Path):
+            with contextlib.suppress(OSError):
+                data.unlink(missing_ok=True)

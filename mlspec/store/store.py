@@ -70,6 +70,11 @@ class Store:
         data = codecs.encode(codec, value)
         return ArtifactRef(digest=digest_bytes(data), codec=codec, size=len(data)), data
 
+    def encode_staged(self, value: Any, codec: str) -> tuple[ArtifactRef, Path]:
+        """Encode into a temporary file and digest it (the runner commits it later)."""
+        digest, size, path = self.objects.stage(lambda fh: codecs.encode_into(codec, value, fh))
+        return ArtifactRef(digest=digest, codec=codec, size=size), path
+
     def commit_queue(self) -> CommitQueue:
         return CommitQueue(self.objects, self.put_action)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -76,3 +77,43 @@ def test_a_failed_write_skips_later_records_releases_every_lock_and_raises(store
     queue._executor.shutdown(wait=True)
     assert released == ["first", "second"]  # ...but its lock is still released
     assert store.get_action(first.key) is None
+
+
+def test_a_staged_frame_is_committed_by_rename_and_leaves_no_temporary_file(store):
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": np.arange(200_000, dtype="float64"), "s": ["a", "b"] * 100_000})
+    ref, staged = store.encode_staged(frame, "frame")
+    assert ref.digest == store.encode(frame, "frame")[0].digest  # same bytes as in memory
+    assert staged.parent == store.objects.tmp and staged.stat().st_size == ref.size
+    record = ActionRecord("c" * 64, "s@1", "s", {"out": ref}, {}, "run", 0.0, 0.0)
+    gate = threading.Event()
+    queue = store.commit_queue()
+    queue._executor.submit(gate.wait)
+    queue.submit({ref.digest: staged}, record, lambda: None)
+    pending = queue.pending_bytes(ref.digest)  # readable from the staged file meanwhile
+    assert pending is not None and len(pending) == ref.size
+    gate.set()
+    queue.close()
+    pd.testing.assert_frame_equal(store.load(ref), frame)
+    assert list(store.objects.tmp.iterdir()) == []
+
+
+def test_staged_files_of_a_refused_commit_are_removed(store, monkeypatch):
+    from mlspec.store import commit
+
+    def broken(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(commit, "commit_staged", broken)
+    queue = store.commit_queue()
+    refs = [store.encode_staged({"v": i}, "json") for i in range(2)]
+    for i, (ref, staged) in enumerate(refs):
+        record = ActionRecord(str(i) * 64, "s@1", "s", {"out": ref}, {}, "run", 0.0, 0.0)
+        with contextlib.suppress(OSError):
+            queue.submit({ref.digest: staged}, record, lambda: None)
+    with pytest.raises(OSError, match="disk full"):
+        queue.close()
+    assert list(store.objects.tmp.iterdir()) == []
+    assert not any(store.objects.has(ref.digest) for ref, _ in refs)

@@ -667,3 +667,23 @@ def test_store_stat_cache_before_store_exists(tmp_path):
     assert s.stat_cache().db_path is None
     s.ensure()
     assert s.stat_cache().db_path == s.db_path
+
+
+def test_frame_bytes_depend_on_values_only_not_on_how_arrow_chunked_them():
+    import io
+
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    n = 150_000
+    values = rng.normal(size=n)
+    chunked = pa.chunked_array([pa.array(values[: n // 3]), pa.array(values[n // 3 :])])
+    one = pa.chunked_array([pa.array(values)])
+    a = pd.DataFrame({"x": pd.Series(chunked, dtype=pd.ArrowDtype(pa.float64())), "y": values})
+    b = pd.DataFrame({"x": pd.Series(one, dtype=pd.ArrowDtype(pa.float64())), "y": values})
+    data = codecs.encode("frame", a)
+    assert data == codecs.encode("frame", b)
+    streamed = io.BytesIO()
+    codecs.encode_into("frame", a, streamed)  # the runner's path: straight into a file
+    assert streamed.getvalue() == data
+    pd.testing.assert_frame_equal(codecs.decode("frame", data), a)
