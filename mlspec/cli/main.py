@@ -37,17 +37,6 @@ verbs:
 """
 
 
-def _use_system_allocator_for_arrow() -> None:
-    """Arrow's buffers from the C library's malloc, not mimalloc (unless the user chose).
-
-    Frames cross between Arrow (loaders, the store's codec) and numpy/pandas (every stage) all
-    run long. Two allocators each keep pages the other cannot reuse: with Arrow's default pool a
-    1M x 20 data-prep run peaked at ~1.33 GB against ~1.10 GB with the system pool
-    (benchmarks/data_prep.py). Must be set before pyarrow is first imported.
-    """
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-
-
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = False
@@ -66,7 +55,6 @@ def main(argv: list[str] | None = None) -> None:
         debug = True
     if debug:
         os.environ["MLSPEC_DEBUG"] = "1"
-    _use_system_allocator_for_arrow()
     if not argv:
         print(USAGE, file=sys.stderr)
         sys.exit(2)
