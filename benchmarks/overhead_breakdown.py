@@ -61,7 +61,8 @@ TIMERS = [
     ("      atomic_write objects (fsync)", "mlspec.store.objects", "atomic_write"),
     ("  atomic_write action records", "mlspec.store.store", "atomic_write"),
     ("tracking: record_stage", "mlspec.engine.runner", "Tracker.record_stage"),
-    ("git rev-parse", "mlspec.engine.operations", "git_commit"),
+    ("lineage: collect (git state, versions, code)", "mlspec.engine.lineage", "collect"),
+    ("lineage: record", "mlspec.engine.lineage", "record"),
 ]
 
 

@@ -32,6 +32,7 @@ from mlspec.evaluation.names import (
 )
 from mlspec.evaluation.options import EvaluateOptions
 from mlspec.stages.api import Stage, StageContext, StageParams
+from mlspec.stages.builtin import _fit
 
 __all__ = ["CLASSIFICATION_METRICS", "REGRESSION_METRICS", "EvaluateParams", "EvaluateStage"]
 
@@ -164,19 +165,38 @@ def _predict(model: Any, df: Any, target: str, task: str, names: list[str], spli
             )
         )
     X, y = df.drop(columns=[target]), df[target].to_numpy()
-    pred = np.asarray(model.predict(X))
+    features, est = _split_pipeline(model)
+    Xt = features.transform(X) if features is not None else X  # once, not once per predict call
     if task == "regression":
-        return Predictions(task, y, pred)
-    classes = getattr(model, "classes_", None)  # absent on some third-party classifiers
-    classes = np.unique(np.concatenate([y, pred])) if classes is None else np.asarray(classes)
+        return Predictions(task, y, np.asarray(est.predict(Xt)))
     score, proba = None, False
-    if hasattr(model, "predict_proba"):
-        score, proba = np.asarray(model.predict_proba(X), dtype=np.float64), True
-    elif hasattr(model, "decision_function"):
-        score = np.asarray(model.decision_function(X), dtype=np.float64)
+    if hasattr(est, "predict_proba"):
+        score, proba = np.asarray(est.predict_proba(Xt), dtype=np.float64), True
+    elif hasattr(est, "decision_function"):
+        score = np.asarray(est.decision_function(Xt), dtype=np.float64)
+    classes = getattr(est, "classes_", None)  # absent on some third-party classifiers
+    if score is not None and proba and classes is not None and _fit.family(est) in _LABEL_IS_ARGMAX:
+        # These libraries' predict() is exactly classes_[argmax(predict_proba)]: one pass over
+        # the trees instead of two (tests/unit/stages/test_evaluate_fast_labels.py checks it).
+        pred = np.asarray(classes)[np.argmax(score, axis=1)]
+    else:
+        pred = np.asarray(est.predict(Xt))
+    classes = np.unique(np.concatenate([y, pred])) if classes is None else np.asarray(classes)
     if score is not None and len(classes) == 2 and score.ndim == 2:
         score = score[:, 1]  # the positive (larger) label's column
     return Predictions(task, y, pred, classes, score, proba)
+
+
+_LABEL_IS_ARGMAX = frozenset({"lightgbm", "xgboost", "xgboost_rf"})
+
+
+def _split_pipeline(model: Any) -> tuple[Any, Any]:
+    """(the fitted feature steps or None, the final estimator) of a scikit-learn Pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        return model[:-1], model.steps[-1][1]
+    return None, model
 
 
 def _empty(task: str, inputs: Mapping[str, Any], chosen: dict[str, Any] | None) -> dict[str, Any]:
