@@ -116,66 +116,73 @@ def execute_run(
     gitignore = store.root / ".gitignore"
     if not gitignore.exists():
         gitignore.write_text("# mlspec's artifact store and run database\n*\n")
-    tracker.ensure_schema()
-    run_id = new_run_id()
-    tracker.start_run(
-        run_id,
-        plan.spec_name,
-        loaded.resolved,
-        list(loaded.overrides),
-        None,  # the git commit comes with the lineage, recorded next
-        output_dir,
-        sweep_dir,
-        job_num,
-        __version__,
-    )
-    record_lineage(tracker, run_id, loaded, plan, store)
-    prefix = f"[dim]#{job_num}[/] " if job_num is not None else ""
-    console.print(
-        f"{prefix}[bold]run[/] {run_id}  spec [bold]{plan.spec_name}[/]  ({len(plan.nodes)} stages)"
-    )
-    runner = Runner(
-        plan,
-        store,
-        tracker,
-        run_id,
-        source.project_root,
-        loaded.spec.seed,
-        ConsoleReporter(console, prefix),
-    )
-    try:
-        outcome = runner.execute()
-    except SpecError as exc:
-        tracker.finish_run(run_id, "failed", error=exc.render())
-        raise attach_files(exc, loaded, source) from None
-    except MlspecError as exc:
-        tracker.finish_run(run_id, "failed", error=exc.render())
-        raise
-    except BaseException as exc:
-        tracker.finish_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    accounting = _row_accounting(outcome, runner)
-    if accounting is not None:
-        tracker.log_accounting(run_id, [asdict(r) for r in accounting.rows])
-    metrics = None
-    ref = outcome.artifacts.get(("evaluate", "metrics"))
-    if ref is not None:
-        metrics = runner.load_output(ref)
-        tracker.log_metrics(
+    # One database connection for the run's records (see Tracker.session).
+    with tracker.session():
+        tracker.ensure_schema()
+        run_id = new_run_id()
+        tracker.start_run(
             run_id,
-            {k: v for k, v in metrics.items() if isinstance(v, dict) and k in ("valid", "test")},
+            plan.spec_name,
+            loaded.resolved,
+            list(loaded.overrides),
+            None,  # the git commit comes with the lineage, recorded next
+            output_dir,
+            sweep_dir,
+            job_num,
+            __version__,
         )
-    objective_name, objective = _objective(plan, metrics)
-    reg_ref = outcome.artifacts.get(("register", "registration"))
-    registration = runner.load_output(reg_ref) if reg_ref is not None else None
-    refused = registration is not None and not registration["blessed"]
-    tracker.finish_run(
-        run_id,
-        "failed" if refused else "completed",
-        error=refusal_text(registration) if refused else None,
-        objective_name=objective_name,
-        objective=objective,
-    )
+        record_lineage(tracker, run_id, loaded, plan, store)
+        prefix = f"[dim]#{job_num}[/] " if job_num is not None else ""
+        console.print(
+            f"{prefix}[bold]run[/] {run_id}  spec [bold]{plan.spec_name}[/]"
+            f"  ({len(plan.nodes)} stages)"
+        )
+        runner = Runner(
+            plan,
+            store,
+            tracker,
+            run_id,
+            source.project_root,
+            loaded.spec.seed,
+            ConsoleReporter(console, prefix),
+        )
+        try:
+            outcome = runner.execute()
+        except SpecError as exc:
+            tracker.finish_run(run_id, "failed", error=exc.render())
+            raise attach_files(exc, loaded, source) from None
+        except MlspecError as exc:
+            tracker.finish_run(run_id, "failed", error=exc.render())
+            raise
+        except BaseException as exc:
+            tracker.finish_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        accounting = _row_accounting(outcome, runner)
+        if accounting is not None:
+            tracker.log_accounting(run_id, [asdict(r) for r in accounting.rows])
+        metrics = None
+        ref = outcome.artifacts.get(("evaluate", "metrics"))
+        if ref is not None:
+            metrics = runner.load_output(ref)
+            tracker.log_metrics(
+                run_id,
+                {
+                    k: v
+                    for k, v in metrics.items()
+                    if isinstance(v, dict) and k in ("valid", "test")
+                },
+            )
+        objective_name, objective = _objective(plan, metrics)
+        reg_ref = outcome.artifacts.get(("register", "registration"))
+        registration = runner.load_output(reg_ref) if reg_ref is not None else None
+        refused = registration is not None and not registration["blessed"]
+        tracker.finish_run(
+            run_id,
+            "failed" if refused else "completed",
+            error=refusal_text(registration) if refused else None,
+            objective_name=objective_name,
+            objective=objective,
+        )
     hits = sum(r.status == "hit" for r in outcome.results)
     label = f"job #{job_num} " if job_num is not None else ""
     console.print(summary_table(outcome.results, title=f"{label}stages"))
