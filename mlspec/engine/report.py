@@ -99,14 +99,26 @@ def evaluation_details(project_root: Path, tracker: Tracker, run: RunRecord) -> 
     the run's evaluation has either (older runs: nothing, their metrics are printed already)."""
     from mlspec.evaluation.tables import metrics_table, slices_table
 
-    metrics = load_evaluation(Store.for_project(project_root), tracker, run, False).metrics
-    if not metrics:
-        return []
+    store = Store.for_project(project_root)
+    metrics = load_evaluation(store, tracker, run, False).metrics
     out: list[Any] = []
-    if any((metrics.get("intervals") or {}).get(s) for s in ("valid", "test")):
-        out.append(metrics_table(metrics))
-    for split in ("valid", "test"):
-        table = slices_table(metrics, split=split)
-        if table is not None:
-            out.append(table)
-    return out
+    if metrics:
+        if any((metrics.get("intervals") or {}).get(s) for s in ("valid", "test")):
+            out.append(metrics_table(metrics))
+        for split in ("valid", "test"):
+            table = slices_table(metrics, split=split)
+            if table is not None:
+                out.append(table)
+    return out + _registration_details(store, tracker, run)
+
+
+def _registration_details(store: Store, tracker: Tracker, run: RunRecord) -> list[Any]:
+    """The gates' outcomes and what was registered, as the run's own summary showed them."""
+    artifact = next(
+        (a for a in run_artifacts(tracker, run) if a.name == "register.registration"), None
+    )
+    if artifact is None:
+        return []
+    from mlspec.registry.report import registration_report
+
+    return registration_report(store.load(artifact.ref))

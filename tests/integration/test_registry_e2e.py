@@ -129,6 +129,11 @@ def test_impossible_threshold_exits_1_and_registers_nothing(warm_bc: Path) -> No
     assert _versions(root) == []
     assert _models(root) == []
     assert runs(root)[-1]["status"] == "failed"
+    # `runs show` tells afterwards why the run failed: the gate and its outcome.
+    shown = run_cli(["runs", "show", runs(root)[-1]["run_id"]], cwd=root)
+    assert shown.returncode == 0, show(shown)
+    assert "failed gates: not blessed" in shown.stdout
+    assert "roc_auc >= 1.01" in shown.stdout and "1 of 1 gate(s) failed" in shown.stdout
 
 
 def test_a_sweep_member_that_is_not_blessed_does_not_stop_the_sweep(warm_bc: Path) -> None:
