@@ -45,8 +45,12 @@ def command(argv: list[str]) -> int | None:
     os.environ[ENV_CONFIG_DIR] = str(source.config_dir)
     args.overrides = hydra_glue.with_default_hydra_overrides(overrides)
     if not single_run:
+        from mlspec.engine import sweep
+
+        sweep.last_sweep = None
         hydra_glue.run_hydra(args, parser, task, source.config_dir, source.config_name)
-        return 0
+        summary = sweep.last_sweep
+        return 1 if summary is not None and any(m.errored for m in summary.members) else 0
     job.task_started = False
     hydra_glue.raise_errors_until_task()
     try:

@@ -72,6 +72,10 @@ def task(cfg: Any) -> float | None:
         if os.environ.get(ENV_DEBUG):
             traceback.print_exc()
         sys.stdout.flush()
+        if multirun:
+            # The run is recorded as failed; the other members still run, the sweep summary
+            # lists this one with its error, and `mlspec run -m` exits 1 at the end.
+            return None
         # SystemExit passes through Hydra's job wrapper untouched: exit code without traceback.
         raise SystemExit(exc.exit_code) from None
     return result.objective

@@ -124,6 +124,7 @@ class Member:
     ran: int = 0
     cached: int = 0
     best: bool = False
+    error: str | None = None
 
     @classmethod
     def of(cls, run: RunRecord, counts: dict[str, tuple[int, int]]) -> Member:
@@ -138,7 +139,16 @@ class Member:
             ran,
             cached,
             bool(run.sweep_best),
+            run.error,
         )
+
+    @property
+    def errored(self) -> bool:
+        """Failed for a reason other than its gates (a crash, a stage error, an interruption):
+        a sweep member the gates refused is an expected outcome of a search, not an error."""
+        from mlspec.registry.report import is_refusal
+
+        return self.status != "completed" and not is_refusal(self.error)
 
 
 def _usable(value: float | None) -> bool:
@@ -276,6 +286,14 @@ def print_summary(console: Any, result: SweepResult) -> None:
         )
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
+    errored = [m for m in result.members if m.errored]
+    for m in errored:
+        first = (m.error or m.status).strip().splitlines()[0] if (m.error or m.status) else ""
+        console.print(f"[bold red]job #{m.job_num} {m.run_id} {m.status}:[/] {escape(first)}")
+
+
+# The last sweep summarised in this process (the callback runs in the launching process).
+last_sweep: SweepResult | None = None
 
 
 class SweepSummary(Callback):
@@ -303,6 +321,8 @@ class SweepSummary(Callback):
         )
         result = summarize_sweep(tracker, recorded, direction)
         print_summary(make_console(), result)
+        global last_sweep
+        last_sweep = result  # read by `mlspec run -m` for its exit code
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.markup import escape
@@ -42,6 +43,14 @@ def gates_table(gates: list[dict[str, Any]], title: str, only_failed: bool = Fal
             escape(g["reason"]),
         )
     return table
+
+
+_REFUSAL = re.compile(r"^\d+ of \d+ gate\(s\) failed")
+
+
+def is_refusal(error: str | None) -> bool:
+    """Whether a failed run's recorded error is its gates' refusal (see ``refusal_text``)."""
+    return bool(error and _REFUSAL.match(error))
 
 
 def refusal_text(registration: dict[str, Any] | None) -> str:

@@ -224,3 +224,18 @@ def test_parallel_joblib_sweep_computes_no_stage_twice_and_verifies_clean(
 
     verify = ok(mlspec("verify"))
     assert " 0 problems" in verify.stdout, show(verify)
+
+
+def test_a_member_that_fails_does_not_stop_the_sweep_and_the_sweep_exits_1(
+    warm_bc: Path, mlspec
+) -> None:
+    # num_leaves=1 passes validation and fails inside LightGBM's fit: a stage error in job #0.
+    result = mlspec("run", "-m", "conf=breast_cancer", *FAST, "model.num_leaves=1,31")
+    assert result.returncode == 1, show(result)
+    members = sorted(_sweep_members(warm_bc), key=lambda r: r["job_num"])
+    assert [r["status"] for r in members] == ["failed", "completed"], members
+    assert "num_leaves" in (members[0]["error"] or ""), members[0]
+    summary = _summary(result.stdout)
+    assert any(members[1]["run_id"] in ln and "completed" in ln for ln in summary), show(result)
+    assert f"job #0 {members[0]['run_id']} failed" in result.stdout, show(result)
+    assert "stage 'train'" in result.stderr, show(result)
