@@ -333,7 +333,7 @@ def _compare_column(
     if test == "ks":
         assert finite is not None
         drift.statistic, drift.p_value = stats.ks_test(
-            _points(entry), finite, exact_reference="values" in entry
+            _points(entry), finite, None if "values" in entry else drift.count_ref
         )
         drift.error_bound = None if "values" in entry else entry.get("sketch_ks")
     elif test == "wasserstein":

@@ -7,8 +7,10 @@ raw reference is never needed at monitoring time:
   weighted points — its values themselves for small references (then ``D`` is exactly scipy's
   ``ks_2samp`` statistic) or ``K`` quantiles at the mid-points ``(i + 0.5) / K`` of the reference
   ECDF (``inverted_cdf``). For that sketch ``|F_sketch(x) - F_ref(x)| <= 0.5 / K`` at every ``x``,
-  so the statistic is off by at most ``0.5 / K`` (0.0005 with the default ``K = 1000``). Only
-  ``K`` binary searches into the sorted current values are needed, not a merge of both samples.
+  so the statistic is off by at most ``0.5 / K`` (0.0005 with the default ``K = 1000``); being a
+  maximum over rounded steps it errs upwards, so :func:`ks_test` subtracts the bound and stays a
+  valid (slightly conservative) test. Only ``2K`` binary searches into the sorted current values
+  are needed, not a merge of both samples.
 - **Wasserstein-1** (:func:`wasserstein_sorted`): exact between two equally weighted sorted
   samples, integrating ``|Q_a(u) - Q_b(u)|`` piece by piece with prefix sums (O(m) after
   sorting). With a sketch, the triangle inequality bounds the error by ``W1(reference, sketch)``,
@@ -67,19 +69,29 @@ def ks_asymptotic_p(d: float, n: int, m: int) -> float:
     return float(np.clip(kstwo.sf(d, np.round(en)), 0.0, 1.0))
 
 
-def ks_test(ref_sorted: Any, cur_sorted: Any, exact_reference: bool) -> tuple[float, float]:
-    """(D, p-value). With the exact reference values and both samples of at most 10 000 values,
-    scipy's ``ks_2samp`` itself (its exact distribution); otherwise D from :func:`ks_statistic`
-    and the asymptotic p-value scipy uses beyond that size."""
+def ks_test(ref_sorted: Any, cur_sorted: Any, n_ref: int | None = None) -> tuple[float, float]:
+    """(D, p-value). ``ref_sorted`` holds the reference values themselves when ``n_ref`` is None
+    (or equals their number), else a quantile sketch of ``n_ref`` values.
+
+    With the exact values and both samples of at most 10 000 values: scipy's ``ks_2samp`` itself
+    (its exact distribution); otherwise D from :func:`ks_statistic` and the asymptotic p-value
+    scipy uses beyond that size, for sample sizes ``n_ref`` and the current count. A sketch's D
+    is lowered by its error bound 0.5/K, so the p-value is never smaller than the exact one (the
+    test keeps its level; it loses a little power, ~0.5/K in D, for references above
+    ``exact_max_rows`` - only when KS is chosen for them, the default there is Wasserstein).
+    """
     ref = np.asarray(ref_sorted, dtype=float)
     cur = np.asarray(cur_sorted, dtype=float)
-    if exact_reference and max(ref.size, cur.size) <= 10_000:
+    exact = n_ref is None or n_ref == ref.size
+    if exact and max(ref.size, cur.size) <= 10_000:
         from scipy.stats import ks_2samp
 
         res = ks_2samp(ref, cur, alternative="two-sided", method="auto")
         return float(res.statistic), float(res.pvalue)
     d = ks_statistic(ref, cur)
-    return d, ks_asymptotic_p(d, ref.size, cur.size)
+    if not exact:  # the sketch's D is within 0.5/K of the true one and biased up (a max over
+        d = max(d - 0.5 / ref.size, 0.0)  # rounded steps): lowering it keeps the level valid
+    return d, ks_asymptotic_p(d, ref.size if exact else int(n_ref or 0), cur.size)
 
 
 def wasserstein_sorted(a_sorted: Any, b_sorted: Any) -> float:
