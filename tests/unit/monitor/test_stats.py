@@ -76,6 +76,11 @@ def test_jensen_shannon_and_psi():
     p, q = np.array([0.5, 0.3, 0.2, 0.0]), np.array([0.3, 0.3, 0.3, 0.1])
     assert stats.jensen_shannon(p, q) == pytest.approx(jensenshannon(p, q), rel=1e-12)
     assert stats.jensen_shannon(p, p) == 0.0
+    rng = np.random.default_rng(4)
+    for k in (2, 3, 10, 200):  # unnormalised counts with empty cells on either side
+        a, b = rng.integers(0, 5, k).astype(float), rng.integers(0, 50, k).astype(float)
+        a[0], b[-1] = 1.0, 0.0
+        assert stats.jensen_shannon(a, b) == pytest.approx(jensenshannon(a, b), rel=1e-12)
     eps = 1e-4
     r, c = np.maximum(p, eps), np.maximum(q, eps)
     assert stats.psi(p, q, eps) == pytest.approx(float(np.sum((c - r) * np.log(c / r))))
