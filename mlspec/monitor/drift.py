@@ -136,9 +136,7 @@ def compare(
         _decide(r, opts)
     prediction = None
     if profile.prediction is not None and current_predictions is not None:
-        import pandas as pd
-
-        values = pd.Series(np.asarray(current_predictions).ravel())
+        values = _prediction_series(profile.prediction, current_predictions)
         prediction = _compare_column(
             str(profile.prediction.get("name", "prediction")),
             profile.prediction,
@@ -210,6 +208,29 @@ def _check_current(profile: ReferenceProfile, current: Any, opts: DriftOptions) 
                 problems.append(problem)
     if problems:
         raise DataError(problems)
+
+
+def _prediction_series(entry: dict[str, Any], predictions: Any) -> Any:
+    """The current scores as a Series, checked like a column (one value per row, same type)."""
+    import pandas as pd
+
+    name = str(entry.get("name", "prediction"))
+    array = np.asarray(predictions)
+    if array.ndim != 1:
+        raise DataError(
+            Problem(
+                "prediction_shape",
+                f"current predictions have shape {array.shape}; one score per row is needed",
+                loc=("prediction",),
+                fix=f"pass the same kind of score as the reference ({name}), e.g. with"
+                " mlspec.monitor.profile.prediction_scores",
+            )
+        )
+    series = pd.Series(array)
+    problem = _dtype_problem(name, entry, series)
+    if problem is not None:
+        raise DataError(Problem(problem.code, problem.message, ("prediction",), fix=problem.fix))
+    return series
 
 
 def _numeric_reference(entry: dict[str, Any]) -> bool:

@@ -184,3 +184,13 @@ def test_numeric_categories_compare_by_value():
     g = compare(build_reference_profile(ref), cur).column("g")
     assert g.kind == "categorical" and g.unseen_categories == [4]
     assert g.histogram["labels"] == ["1", "2", "3", "4"] and g.drifted
+
+
+def test_current_predictions_are_checked_like_a_column():
+    prof = build_reference_profile(_frame(500, 0), predictions=np.linspace(0, 1, 500))
+    with pytest.raises(DataError, match="one score per row") as err:
+        compare(prof, _frame(500, 1), current_predictions=np.ones((500, 2)))
+    assert err.value.problems[0].loc == ("prediction",)
+    with pytest.raises(DataError, match="column 'prediction' is") as err:
+        compare(prof, _frame(500, 1), current_predictions=np.array(["a", "b"] * 250))
+    assert err.value.problems[0].code == "wrong_dtype"
