@@ -17,10 +17,12 @@ Issue 7, acceptance f. One run of this script:
                 the 15 numeric and 5 categorical columns (its defaults at this size: normalised
                 Wasserstein and Jensen-Shannon, threshold 0.1), Evidently 0.7.23 in a separate
                 virtualenv (it needs pandas < 3; mlspec uses pandas 3);
-   time is wall-clock around the drift work only (data generation excluded); memory is the
-   whole process's peak RSS (``resource.getrusage``: the goal's measure; it includes generating
-   the data, the same on both sides) and, separately, the drift work's own peak (the kernel's
-   VmHWM mark reset after the data exist) above the RSS the two frames already held;
+   time is wall-clock around the drift work only (data generation excluded). Memory: the
+   process's peak RSS while the drift work runs, the two frames included (the kernel's peak mark
+   is reset once the data exist — ``/proc/self/clear_refs`` — so a transient of generating the
+   data, the same on both sides and no part of either tool's work, does not count; the peak
+   before the reset is kept as ``peak_after_data_mb``), and that peak minus the RSS the frames
+   held before the work started (``*_work_extra_mb``);
 3. checks that both tools flag the same columns and that the per-column statistics agree (mlspec's
    Wasserstein comes from a 1000-point sketch of the reference; its bound is reported);
 4. prints a summary and writes benchmarks/results/drift-<date>-<commit>.json.

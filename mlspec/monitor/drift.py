@@ -263,7 +263,7 @@ def _choose_test(
     name: str, entry: dict[str, Any], opts: DriftOptions, override: ColumnTest, loc: tuple
 ) -> tuple[str, float]:
     kind = entry["kind"]
-    test = override.test
+    test: str = override.test
     if test == "auto":
         test = opts.numeric_test if kind == "numeric" else opts.categorical_test
     if test == "auto":
@@ -381,6 +381,7 @@ def _category_cells(
 ) -> tuple[list[Any], Any, Any, list[Any]]:
     """(labels, reference counts, current counts, unseen categories) on common cells."""
     categories = list(entry["categories"])
+    index: dict[Any, int]
     if entry.get("numeric_values"):
         assert values is not None
         uniq, counts = np.unique(values, return_counts=True)
