@@ -72,6 +72,9 @@ class ColumnDrift:
     missing_p_adjusted: float | None = None
     missing_threshold: float | None = None
     missing_drifted: bool = False
+    # Default categorical test on a large reference: the chi-square p-value (``p_value``) also
+    # decides, for a distance of at least this floor (DriftOptions.categorical_min_effect).
+    min_effect: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -367,6 +370,10 @@ def _compare_column(
         drift.statistic, drift.p_value = stats.chi_square(ref_cells, cur_cells)
     elif test == "jensenshannon":
         drift.statistic = stats.jensen_shannon(stats.shares(ref_cells), stats.shares(cur_cells))
+        chosen_by_default = override.test == "auto" and opts.categorical_test == "auto"
+        if kind == "categorical" and chosen_by_default and opts.categorical_min_effect:
+            drift.min_effect = opts.categorical_min_effect
+            _, drift.p_value = stats.chi_square(ref_cells, cur_cells)
     else:  # psi
         drift.statistic = drift.psi
     return drift
@@ -479,6 +486,9 @@ def _decide(r: ColumnDrift, opts: DriftOptions) -> None:
             distribution = r.p_adjusted < r.threshold
         else:
             distribution = r.statistic >= r.threshold
+            if r.min_effect is not None and r.p_adjusted is not None:
+                significant = r.p_adjusted < opts.alpha and r.statistic >= r.min_effect
+                distribution = distribution or significant
     r.drifted = bool(distribution or r.missing_drifted)
     if r.drifted:
         r.status = "drift"

@@ -91,6 +91,11 @@ class DriftOptions(_Strict):
     categorical_test: TestName = "auto"
     numeric_threshold: float = Field(default=0.1, gt=0)  # normalised Wasserstein
     categorical_threshold: float = Field(default=0.1, gt=0)  # Jensen-Shannon distance
+    # Large references, default categorical test: a column also drifts when its chi-square test
+    # is significant (BH-adjusted p < alpha) AND its Jensen-Shannon distance reaches this floor.
+    # The distance alone misses a +10-point move of a large category (40 -> 50 %: ~0.075); a
+    # significance test alone flags irrelevant moves at large n. None: the distance alone.
+    categorical_min_effect: float | None = Field(default=0.05, gt=0)
     psi_threshold: float = Field(default=0.1, gt=0)
     correction: Literal["bh", "none"] = "bh"
     drift_share: float = Field(default=0.5, gt=0, le=1)

@@ -38,7 +38,11 @@ def test_small_references_get_p_value_tests_large_ones_distances():
     assert all(c.p_value is not None and c.threshold == 0.05 for c in small.columns)
     large = compare(build_reference_profile(_frame(1001, 0)), _frame(500, 1))
     assert [c.test for c in large.columns] == ["wasserstein", "wasserstein", "jensenshannon"]
-    assert all(c.p_value is None and c.threshold == 0.1 for c in large.columns)
+    assert all(c.threshold == 0.1 for c in large.columns)
+    # Distances decide; a large categorical column also carries the chi-square p-value that,
+    # with a distance of at least categorical_min_effect, drifts it too.
+    assert [c.p_value is None for c in large.columns] == [True, True, False]
+    assert [c.min_effect for c in large.columns] == [None, None, 0.05]
     assert all(c.psi is not None for c in small.columns + large.columns)
 
 
