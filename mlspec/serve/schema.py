@@ -42,6 +42,15 @@ _EXPECTED = {
 MAX_PROBLEMS = 20
 
 
+def csv_float_options() -> dict[str, Any]:
+    """read_csv options that parse floats exactly (the same bits as JSON or parquet give):
+    ``round_trip`` before pandas 3.1; from 3.1 every mode is exact and the option deprecated."""
+    import pandas as pd
+
+    major, minor = (int(x) for x in pd.__version__.split(".")[:2])
+    return {} if (major, minor) >= (3, 1) else {"float_precision": "round_trip"}
+
+
 def dtype_kind(dtype: str) -> str:
     """The validation kind of a schema dtype string (as pandas prints it)."""
     d = dtype.lower()
