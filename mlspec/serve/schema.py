@@ -114,6 +114,8 @@ def check_columns(
 ) -> None:
     """Missing (and, unless allowed, unexpected) columns, all reported at once."""
     names = [n for n, _ in expected]
+    if present == names:  # the common case, checked in one comparison
+        return
     have = set(present)
     problems = [
         Problem(
@@ -137,7 +139,11 @@ def check_columns(
             for c in present
             if c not in known
         ]
-    dupes = sorted({c for c in present if present.count(c) > 1})
+    dupes = (
+        sorted({c for c in present if present.count(c) > 1})
+        if len(set(present)) != len(present)
+        else []
+    )
     problems += [
         Problem("duplicate_column", f"column '{c}' appears more than once", loc=(c,)) for c in dupes
     ]
@@ -210,17 +216,36 @@ def validate_frame(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     check_columns([str(c) for c in df.columns], columns, allow_extra)
+    import numpy as np
+
     df = df.rename(columns=str) if any(not isinstance(c, str) for c in df.columns) else df
     out: dict[str, Any] = {}
     problems: list[Problem] = []
+    floats: list[str] = []  # already float in the schema's dtype: one bulk check for infinities
+    converted = False
     for name, dtype in columns:
-        series, problem = _coerce_series(df[name], name, dtype, first_row)
+        series = df[name]
+        kind = dtype_kind(dtype)
+        if kind in "fiIbM" and str(series.dtype) == dtype:
+            if kind == "f":
+                floats.append(name)
+            out[name] = series
+            continue
+        series, problem = _coerce_series(series, name, dtype, first_row)
+        converted = True
         if problem is not None:
             problems.append(problem)
         else:
             out[name] = series
+    if floats and np.isinf(df[floats].to_numpy()).any():
+        for name in floats:
+            _, problem = _coerce_series(df[name], name, dict(columns)[name], first_row)
+            if problem is not None:
+                problems.append(problem)
     if problems:
         raise RequestError(problems[:MAX_PROBLEMS])
+    if not converted:  # every column as the schema has it: one selection, no rebuilding
+        return df[[n for n, _ in columns]]
     return pd.DataFrame(out, index=df.index, copy=False)
 
 
