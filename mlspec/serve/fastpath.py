@@ -41,7 +41,7 @@ def _step_ops(step: Any) -> list[Op]:
     if isinstance(step, str):
         if step == "passthrough":
             return []
-        raise Unsupported(f"step '{step}'")
+        raise Unsupported(f"step '{step}' is not compiled")
     cls = type(step)
     qual = f"{cls.__module__}.{cls.__name__}"
     name = cls.__name__
@@ -61,7 +61,7 @@ def _step_ops(step: Any) -> list[Op]:
             or step.strategy not in ("mean", "median", "most_frequent", "constant")
             or not np.isfinite(stats).all()
         ):
-            raise Unsupported("SimpleImputer options")
+            raise Unsupported("SimpleImputer with these options is not compiled")
         return [lambda X: np.where(np.isnan(X), stats, X)]
     if qual == "sklearn.preprocessing._data.StandardScaler":
         ops = []
@@ -100,7 +100,7 @@ def _step_ops(step: Any) -> list[Op]:
         and not step.kw_args
     ):
         return [np.log1p]
-    raise Unsupported(f"transformer {name}")
+    raise Unsupported(f"transformer {name} is not compiled")
 
 
 def _blocks(head: Any, columns: list[str]) -> list[tuple[np.ndarray, list[Op]]]:
@@ -109,9 +109,9 @@ def _blocks(head: Any, columns: list[str]) -> list[tuple[np.ndarray, list[Op]]]:
     if head is None:
         return [(np.arange(len(columns)), [])]
     if type(head).__name__ not in ("ColumnTransformer", "FeatureTransformer"):
-        raise Unsupported(f"preprocessing {type(head).__name__}")
+        raise Unsupported(f"preprocessing {type(head).__name__} is not compiled")
     if getattr(head, "sparse_output_", False):
-        raise Unsupported("sparse output")
+        raise Unsupported("sparse output is not compiled")
     position = {c: i for i, c in enumerate(columns)}
     out: list[tuple[int, np.ndarray, list[Op]]] = []
     for name, trans, cols in head.transformers_:
@@ -121,7 +121,7 @@ def _blocks(head: Any, columns: list[str]) -> list[tuple[np.ndarray, list[Op]]]:
         if part.stop == part.start:
             continue
         if not isinstance(cols, (list, tuple)) or not all(isinstance(c, str) for c in cols):
-            raise Unsupported(f"columns of block '{name}'")
+            raise Unsupported(f"block '{name}' selects columns by position")
         if any(c not in position for c in cols):
             raise Unsupported(f"block '{name}' uses columns outside the input schema")
         if part.stop - part.start != len(cols):
@@ -334,7 +334,7 @@ def compile_fast(
         head, est = split_pipeline(model)
         kernel = FastKernel(_blocks(head, [c for c, _ in columns]), _final(est, task), len(columns))
     except Unsupported as exc:
-        return None, f"off: {exc} is not compiled"
+        return None, f"off: {exc}"
     probes = probe_rows(model, columns)
     checked = 0
     for i in range(len(probes)):

@@ -249,16 +249,16 @@ def validate_frame(
     return pd.DataFrame(out, index=df.index, copy=False)
 
 
-def _first_bad(series: Any, bad: Any) -> tuple[int, Any]:
-    """(row number, value) of the first flagged row; the number counts from ``series.attrs``'
-    ``first_row`` (0 for requests, 1 for files)."""
+def _first_bad(series: Any, first_row: int, bad: Any) -> tuple[int, Any]:
+    """(row number, value) of the first flagged row; rows count from ``first_row`` (0 for
+    requests, 1 for files)."""
     import numpy as np
 
     pos = int(np.flatnonzero(np.asarray(bad))[0])
-    return pos + series.attrs.get("first_row", 0), series.iloc[pos]
+    return pos + first_row, series.iloc[pos]
 
 
-def _numbers_only(s: Any, name: str, kind: str) -> Any:
+def _numbers_only(s: Any, name: str, kind: str, first_row: int) -> Any:
     """An object column as numbers, or the Problem of its first value that is not one. Values
     that do not parse are named first (in a CSV column that is the culprit), then strings and
     booleans (JSON sent ``"1.5"`` or ``true`` where a number belongs)."""
@@ -267,11 +267,11 @@ def _numbers_only(s: Any, name: str, kind: str) -> Any:
     num = pd.to_numeric(s, errors="coerce")
     unparsed = (num.isna() & s.notna()).to_numpy()
     if unparsed.any():
-        row, value = _first_bad(s, unparsed)
+        row, value = _first_bad(s, first_row, unparsed)
         return wrong_value(name, kind, row, value)
     not_number = s.map(type).isin([bool, str]).to_numpy()
     if not_number.any():
-        row, value = _first_bad(s, not_number)
+        row, value = _first_bad(s, first_row, not_number)
         return wrong_value(name, kind, row, value)
     return num
 
@@ -282,22 +282,19 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
     import pandas as pd
     from pandas.api import types as pt
 
-    if first_row:
-        s = s.copy(deep=False)
-        s.attrs["first_row"] = first_row
     kind = dtype_kind(dtype)
     if kind == "f":
         if pt.is_bool_dtype(s.dtype) or not (pt.is_numeric_dtype(s.dtype) or s.dtype == object):
             return None, wrong_value(name, kind, first_row, s.iloc[0] if len(s) else None)
         if s.dtype == object:
-            num = _numbers_only(s, name, kind)
+            num = _numbers_only(s, name, kind, first_row)
             if isinstance(num, Problem):
                 return None, num
             s = num
         values = s.to_numpy(dtype="float64", na_value=np.nan)
         inf = np.isinf(values)
         if inf.any():
-            row, value = _first_bad(s, inf)
+            row, value = _first_bad(s, first_row, inf)
             return None, wrong_value(name, kind, row, value, "got an infinite value")
         return pd.Series(values, index=s.index, name=name, copy=False).astype(dtype), None
     if kind in ("i", "I"):
@@ -305,7 +302,7 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
             return None, wrong_value(name, kind, first_row, s.iloc[0] if len(s) else None)
         if pt.is_integer_dtype(s.dtype):
             return s.astype(dtype), None
-        num = _numbers_only(s, name, kind) if s.dtype == object else s
+        num = _numbers_only(s, name, kind, first_row) if s.dtype == object else s
         if isinstance(num, Problem):
             return None, num
         if not pt.is_numeric_dtype(num.dtype):
@@ -313,13 +310,13 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
         missing = num.isna().to_numpy()
         values = num.to_numpy(dtype="float64", na_value=np.nan)
         if kind == "i" and missing.any():
-            row, value = _first_bad(s, missing)
+            row, value = _first_bad(s, first_row, missing)
             why = "got a missing value (the column had none in training)"
             return None, wrong_value(name, kind, row, value, why)
         with np.errstate(invalid="ignore"):
             fractional = ~missing & (np.isinf(values) | (values != np.floor(values)))
         if fractional.any():
-            row, value = _first_bad(s, fractional)
+            row, value = _first_bad(s, first_row, fractional)
             return None, wrong_value(name, kind, row, value)
         return num.astype(dtype), None
     if kind == "b":
@@ -327,19 +324,19 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
             return s.astype(dtype), None
         bad = ~s.map(type).eq(bool).to_numpy()
         if len(s) and bad.any():
-            row, value = _first_bad(s, bad)
+            row, value = _first_bad(s, first_row, bad)
             return None, wrong_value(name, kind, row, value)
         return s.astype(dtype), None
     if kind == "s":
         if pt.is_numeric_dtype(s.dtype) or pt.is_bool_dtype(s.dtype):
             if s.isna().all():
                 return s.astype(object), None
-            row, value = _first_bad(s, s.notna().to_numpy())
+            row, value = _first_bad(s, first_row, s.notna().to_numpy())
             return None, wrong_value(name, kind, row, value)
         if s.dtype == object:
             bad = ~(s.map(type).eq(str).to_numpy() | s.isna().to_numpy())
             if bad.any():
-                row, value = _first_bad(s, bad)
+                row, value = _first_bad(s, first_row, bad)
                 return None, wrong_value(name, kind, row, value)
         return (s if str(s.dtype) == dtype else s.astype(dtype)), None
     if kind == "M":
@@ -348,7 +345,7 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
         parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
         bad = (parsed.isna() & s.notna()).to_numpy()
         if bad.any():
-            row, value = _first_bad(s, bad)
+            row, value = _first_bad(s, first_row, bad)
             return None, wrong_value(name, kind, row, value, f"got {_show(value)}")
         try:
             return parsed.astype(dtype), None
