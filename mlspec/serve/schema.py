@@ -69,14 +69,15 @@ def dtype_kind(dtype: str) -> str:
 
 def json_type(kind: str) -> dict[str, Any]:
     """The JSON-schema type of one value of a column of this kind (for the OpenAPI document)."""
-    return {
+    types: dict[str, dict[str, Any]] = {
         "f": {"type": ["number", "null"]},
         "i": {"type": "integer"},
         "I": {"type": ["integer", "null"]},
         "b": {"type": "boolean"},
         "s": {"type": ["string", "null"]},
         "M": {"type": "string", "format": "date-time"},
-    }.get(kind, {})
+    }
+    return types.get(kind, {})
 
 
 def np_bool() -> type:
@@ -296,7 +297,8 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
         if inf.any():
             row, value = _first_bad(s, first_row, inf)
             return None, wrong_value(name, kind, row, value, "got an infinite value")
-        return pd.Series(values, index=s.index, name=name, copy=False).astype(dtype), None
+        floats: Any = pd.Series(values, index=s.index, name=name, copy=False)
+        return floats.astype(dtype), None
     if kind in ("i", "I"):
         if pt.is_bool_dtype(s.dtype):
             return None, wrong_value(name, kind, first_row, s.iloc[0] if len(s) else None)
