@@ -250,23 +250,31 @@ def parse_parquet(body: bytes) -> Rows:
     return Rows(None, len(frame), frame=frame)
 
 
-def _flatten(data: Any, where: str) -> list[Any]:
+def _flatten(data: Any, shape: list[int], where: str) -> list[Any]:
+    """A tensor's values in row-major order: ``data`` is either flat or nested exactly as
+    ``shape`` says (``[[1], [2]]`` for shape ``[2, 1]``); anything in between is refused."""
     if not isinstance(data, list):
         raise bad_request("bad_tensor", f"{where}.data must be a list")
     if not any(isinstance(v, list) for v in data):
         return data
     out: list[Any] = []
-    stack = [iter(data)]
-    while stack:
-        for v in stack[-1]:
-            if isinstance(v, list):
-                if len(stack) > 32:
-                    raise bad_request("bad_tensor", f"{where}.data is nested too deeply")
-                stack.append(iter(v))
-                break
-            out.append(v)
-        else:
-            stack.pop()
+
+    def walk(node: Any, depth: int) -> None:
+        if depth == len(shape):
+            if isinstance(node, list):
+                raise bad_request("bad_tensor", f"{where}.data is nested deeper than its shape")
+            out.append(node)
+            return
+        if not isinstance(node, list) or len(node) != shape[depth]:
+            raise bad_request(
+                "bad_tensor",
+                f"{where}.data does not match shape {shape}",
+                fix="send the values flat (row-major) or nested exactly as the shape",
+            )
+        for child in node:
+            walk(child, depth + 1)
+
+    walk(data, 0)
     return out
 
 
@@ -303,7 +311,9 @@ def parse_v2(obj: Any, model_columns: list[str]) -> Rows:
                 f"{where}.datatype {datatype!r} is not an Open Inference Protocol type",
                 fix="one of " + ", ".join(sorted(V2_DATATYPES)),
             )
-        data = _flatten(t.get("data"), where)
+        if len(shape) > 8:
+            raise bad_request("bad_tensor", f"{where}.shape has more than 8 dimensions")
+        data = _flatten(t.get("data"), shape, where)
         size = 1
         for s in shape:
             size *= s
