@@ -176,8 +176,8 @@ def test_v2_tensors() -> None:
         ({"inputs": []}, "non-empty list of tensors"),
         ({"inputs": [{**tensors[0], "shape": [3]}]}, "shape [3] holds 3 values, data has 2"),
         ({"inputs": [{**tensors[0], "datatype": "FLOAT"}]}, "not an Open Inference Protocol type"),
-        ({"inputs": [{**tensors[0], "data": [None, []]}]}, "does not match shape [2]"),
-        ({"inputs": [{**tensors[1], "data": [[1], [[2]]]}]}, "nested deeper than its shape"),
+        ({"inputs": [{**tensors[0], "data": [None, []]}]}, "nested deeper than its shape"),
+        ({"inputs": [{**tensors[1], "data": [[1], 2]}]}, "does not match shape [2, 1]"),
         ({"inputs": [tensors[0], {**tensors[1], "shape": [1, 1], "data": [1]}]}, "has 1 rows"),
         ({"inputs": tensors, "outputs": [{"name": "logits"}]}, "unknown output(s): logits"),
     ]:
