@@ -37,6 +37,8 @@ _OPS = ("gt", "ge", "lt", "le")
 
 def _unwrap(tp: Any) -> list[Any]:
     origin = typing.get_origin(tp)
+    if origin is typing.Annotated:  # a tagged union member, or the union with its discriminator
+        return _unwrap(typing.get_args(tp)[0])
     if origin in (Union, types.UnionType):
         out: list[Any] = []
         for arg in typing.get_args(tp):
