@@ -20,6 +20,8 @@ VERBS: dict[str, str] = {
     "artifacts": "mlspec.cli.artifacts",
     "models": "mlspec.cli.models",
     "reproduce": "mlspec.cli.reproduce",
+    "serve": "mlspec.cli.serve",
+    "score": "mlspec.cli.score",
 }
 
 USAGE = """usage: mlspec [--debug] [--version] VERB [ARGS...]
@@ -34,6 +36,8 @@ verbs:
   artifacts [RUN] [NODE.OUTPUT -o FILE]    list a run's artifacts, or export one
   models   [ls|show REF|promote NAME V --alias A|rollback NAME|tag|untag|export]  the registry
   reproduce NAME@ALIAS|NAME:VERSION        rebuild a registered model; compare digest and metrics
+  serve    MODEL [--host H] [--port P] [--token T]  REST endpoint (MLflow + V2 protocols)
+  score    MODEL INPUT -o OUTPUT [--id-column C]     batch scoring, parquet or CSV
 """
 
 
