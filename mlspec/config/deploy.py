@@ -6,7 +6,7 @@ picks one (``default`` when no name is given, or the only one)::
       default: api
       targets:
         api:     {kind: rest, port: 8080, token_env: FRAUD_API_TOKEN}
-        nightly: {kind: batch, input: data/new.parquet, output: scores/new.parquet, id_column: txn_id}
+        nightly: {kind: batch, input: data/new.parquet, output: out/new.parquet, id_column: id}
         image:   {kind: docker, context: build/fraud-image}
 
 Every target may name its ``model`` (``NAME@alias``, ``NAME:VERSION``, ``NAME`` or an exported
@@ -76,7 +76,7 @@ def _port(value: int) -> int:
 
 
 class RestTarget(_Target):
-    """``kind: rest`` — ``mlspec deploy`` runs ``mlspec serve`` for the model (in the foreground)."""
+    """``kind: rest`` — ``mlspec deploy`` serves the model, in the foreground."""
 
     kind: Literal["rest"]
     host: str = "127.0.0.1"  # loopback unless told otherwise
@@ -213,7 +213,9 @@ class DeploySpec(_Model):
         if isinstance(value, dict) and "targets" not in value:
             kind = value.get("kind", value.get("target"))
             if kind is not None:
-                rest = ", ".join(f"{k}: {v}" for k, v in value.items() if k not in ("kind", "target"))
+                rest = ", ".join(
+                    f"{k}: {v}" for k, v in value.items() if k not in ("kind", "target")
+                )
                 inner = f"kind: {kind}" + (f", {rest}" if rest else "")
                 raise ValueError(
                     "deploy lists named targets, not one target's settings; write"
