@@ -22,6 +22,7 @@ from typing import Any
 
 from mlspec.errors import Problem
 from mlspec.serve.errors import RequestError, bad_request
+from mlspec.serve.schema import csv_float_options
 
 LAYOUTS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 PARAMS = {"probabilities": "return class probabilities too (classification models)"}
@@ -223,7 +224,7 @@ def parse_csv(body: bytes, string_columns: list[str]) -> Rows:
     try:
         frame = pd.read_csv(
             io.StringIO(text),
-            float_precision="round_trip",
+            **csv_float_options(),
             dtype=dict.fromkeys(string_columns, "str"),
         )
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -249,23 +250,31 @@ def parse_parquet(body: bytes) -> Rows:
     return Rows(None, len(frame), frame=frame)
 
 
-def _flatten(data: Any, where: str) -> list[Any]:
+def _flatten(data: Any, shape: list[int], where: str) -> list[Any]:
+    """A tensor's values in row-major order: ``data`` is either flat or nested exactly as
+    ``shape`` says (``[[1], [2]]`` for shape ``[2, 1]``); anything in between is refused."""
     if not isinstance(data, list):
         raise bad_request("bad_tensor", f"{where}.data must be a list")
     if not any(isinstance(v, list) for v in data):
         return data
     out: list[Any] = []
-    stack = [iter(data)]
-    while stack:
-        for v in stack[-1]:
-            if isinstance(v, list):
-                if len(stack) > 32:
-                    raise bad_request("bad_tensor", f"{where}.data is nested too deeply")
-                stack.append(iter(v))
-                break
-            out.append(v)
-        else:
-            stack.pop()
+
+    def walk(node: Any, depth: int) -> None:
+        if depth == len(shape):
+            if isinstance(node, list):
+                raise bad_request("bad_tensor", f"{where}.data is nested deeper than its shape")
+            out.append(node)
+            return
+        if not isinstance(node, list) or len(node) != shape[depth]:
+            raise bad_request(
+                "bad_tensor",
+                f"{where}.data does not match shape {shape}",
+                fix="send the values flat (row-major) or nested exactly as the shape",
+            )
+        for child in node:
+            walk(child, depth + 1)
+
+    walk(data, 0)
     return out
 
 
@@ -296,13 +305,15 @@ def parse_v2(obj: Any, model_columns: list[str]) -> Rows:
             or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
         ):
             raise bad_request("bad_tensor", f"{where}.shape must be a list of non-negative ints")
-        if datatype not in V2_DATATYPES:
+        if not isinstance(datatype, str) or datatype not in V2_DATATYPES:
             raise bad_request(
                 "bad_tensor",
                 f"{where}.datatype {datatype!r} is not an Open Inference Protocol type",
                 fix="one of " + ", ".join(sorted(V2_DATATYPES)),
             )
-        data = _flatten(t.get("data"), where)
+        if len(shape) > 8:
+            raise bad_request("bad_tensor", f"{where}.shape has more than 8 dimensions")
+        data = _flatten(t.get("data"), shape, where)
         size = 1
         for s in shape:
             size *= s
