@@ -323,9 +323,12 @@ def test_docker_context_entrypoint_serves_from_a_venv_built_from_its_requirement
     status, reply = _request(port, "POST", "/invocations", _split(rows))
     assert status == 200, reply
     assert reply["predictions"] == _scored(project, "reference")["prediction"].tolist()
-    # The server ran from the venv: mlspec is the context's wheel, not this checkout.
+    # The server ran from the venv: mlspec is the context's wheel, not this checkout (run from
+    # the server's working directory, as `python -c` puts the current directory on sys.path).
     shown = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import mlspec; print(mlspec.__file__)"],
+        cwd=workdir,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
