@@ -20,6 +20,8 @@ from serve_helpers import ServerThread, bc_frame
 
 from mlspec.serve.protocol import V2_DATATYPES
 
+pytestmark = pytest.mark.slow  # ~20 s: 1200 requests through a real socket
+
 EXAMPLES = 400
 SENT = itertools.count()
 FUZZ = settings(

@@ -8,12 +8,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from e2e_helpers import ok, run_cli
 from serve_helpers import bc_frame, serving
 
 from mlspec.registry.registry import Registry
 
 
+@pytest.mark.slow
 def test_promote_while_serving_swaps_without_a_failed_request(serve_project: Path) -> None:
     X = bc_frame().drop(columns=["target"]).head(5)
     body = {
