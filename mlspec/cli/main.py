@@ -22,6 +22,7 @@ VERBS: dict[str, str] = {
     "reproduce": "mlspec.cli.reproduce",
     "serve": "mlspec.cli.serve",
     "score": "mlspec.cli.score",
+    "deploy": "mlspec.cli.deploy",
 }
 
 USAGE = """usage: mlspec [--debug] [--version] VERB [ARGS...]
@@ -38,6 +39,7 @@ verbs:
   reproduce NAME@ALIAS|NAME:VERSION        rebuild a registered model; compare digest and metrics
   serve    MODEL [--host H] [--port P] [--token T]  REST endpoint (MLflow + V2 protocols)
   score    MODEL INPUT -o OUTPUT [--id-column C]     batch scoring, parquet or CSV
+  deploy   conf=NAME [target=T] [overrides...]       run a deploy target: rest | batch | docker
 """
 
 

@@ -37,6 +37,8 @@ _OPS = ("gt", "ge", "lt", "le")
 
 def _unwrap(tp: Any) -> list[Any]:
     origin = typing.get_origin(tp)
+    if origin is typing.Annotated:  # a tagged union member, or the union with its discriminator
+        return _unwrap(typing.get_args(tp)[0])
     if origin in (Union, types.UnionType):
         out: list[Any] = []
         for arg in typing.get_args(tp):
@@ -104,6 +106,8 @@ def spec_keys_at(root: type[BaseModel], parts: tuple[str, ...]) -> list[str] | N
                 fields = _field_names(m)
                 if part in fields:
                     nxt.extend(_unwrap(fields[part]))
+            elif typing.get_origin(m) is dict and len(typing.get_args(m)) == 2:
+                nxt.extend(_unwrap(typing.get_args(m)[1]))  # a named entry (deploy.targets.X)
         if not nxt:
             return []
         current = nxt

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from mlspec.config.deploy import DeploySpec
 from mlspec.errors import choices_hint
 from mlspec.evaluation.names import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mlspec.evaluation.options import EvaluateOptions
@@ -133,6 +134,8 @@ class Spec(SpecModel):
     stages: list[CustomStageSpec] = Field(default_factory=list)
     # ``register`` is also a method of every pydantic model (ABCMeta.register): hence the alias.
     register_: RegisterSpec | None = Field(None, alias="register")
+    # Named deploy targets (rest | batch | docker) for `mlspec deploy`: mlspec/config/deploy.py.
+    deploy: DeploySpec | None = None
 
     @field_validator("name")
     @classmethod
