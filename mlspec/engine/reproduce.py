@@ -29,7 +29,7 @@ from mlspec.engine.runner import Runner
 from mlspec.engine.walk import preflight, walk_plan
 from mlspec.errors import Problem, SpecError
 from mlspec.plan import Plan, compile_plan
-from mlspec.registry.bundle import METADATA, build_bundle
+from mlspec.registry.bundle import METADATA, REFERENCE_PROFILE, build_bundle
 from mlspec.registry.errors import RegistryError
 from mlspec.registry.register import data_digests
 from mlspec.registry.registry import Registry
@@ -131,7 +131,11 @@ def reproduce(
         model = runner.load_output(outcome.artifacts[("train", "model")])
         train = runner.load_output(outcome.artifacts[("split", "train")])
         metrics = runner.load_output(outcome.artifacts[("evaluate", "metrics")])
-        rebuilt = build_bundle(model, train, spec.data.target, {})
+        valid = runner.load_output(outcome.artifacts[("split", "valid")])
+        rebuilt = build_bundle(  # a bundle from before reference profiles is rebuilt without one
+            model, train, spec.data.target, {}, valid=valid,
+            with_profile=REFERENCE_PROFILE in manifest.get("files", {}),
+        )  # fmt: skip
         rebuilt_data = data_digests(scratch_tracker, rebuild_id)
         scratch_tracker.finish_run(rebuild_id, "completed")
     finally:

@@ -186,6 +186,7 @@ def _add_register(builder: _Builder, spec: Spec) -> None:
         {
             "model": InputRef("train", "model"),
             "train": InputRef("split", "train"),
+            "valid": InputRef("split", "valid"),
             "metrics": InputRef("evaluate", "metrics"),
         },
         ("register",),

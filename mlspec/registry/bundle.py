@@ -14,6 +14,9 @@ Files:
 - ``output_schema.json`` — task, prediction dtype, class labels, probability columns.
 - ``requirements.txt`` — exact installed versions of the libraries the model needs.
 - ``metadata.json`` — run id, spec name, metrics, data digests, created at.
+- ``reference_profile.json`` — what drift monitoring compares with (``mlspec.monitor.profile``):
+  the train split's features, its target, and the model's scores on the valid split. Bundles
+  registered before it existed lack it and still load.
 
 The **model digest** covers every file except ``metadata.json`` (which holds a timestamp and the
 run id): two runs that fit the same model give the same model digest, which is what
@@ -35,6 +38,7 @@ from mlspec.hashing import canonical_json, digest_bytes
 MANIFEST_VERSION = 1
 MANIFEST = "manifest.json"
 METADATA = "metadata.json"
+REFERENCE_PROFILE = "reference_profile.json"
 # Modules whose classes a bundle may ask skops to trust; anything else is refused on load. From
 # the standard library only plain containers (never a callable such as builtins.eval).
 TRUSTABLE_PREFIXES = (
@@ -293,14 +297,43 @@ def requirements(model: Any, model_entry: dict[str, Any]) -> list[str]:
 # -- the whole bundle ------------------------------------------------------------------------
 
 
+def reference_profile_bytes(model: Any, train: Any, target: str, valid: Any = None) -> bytes:
+    """The drift reference of a model: train features and target, scores on held-out rows.
+
+    Scores come from ``valid`` (scores on the rows a model was fitted on are optimistic); with no
+    valid rows the profile has no prediction distribution. Deterministic for a given model and
+    data, so it can sit under the model digest.
+    """
+    from mlspec.monitor.profile import build_reference_profile, prediction_scores
+
+    features = train.drop(columns=[target], errors="ignore")
+    scores, name = None, "prediction"
+    if valid is not None and len(valid):
+        held_out = valid.drop(columns=[target], errors="ignore")[list(features.columns)]
+        proba = model.predict_proba(held_out) if hasattr(model, "predict_proba") else None
+        classes = getattr(model, "classes_", None)
+        scores, name = prediction_scores(
+            model.predict(held_out), proba, list(classes) if classes is not None else None
+        )
+    target_values = train[target] if target in train.columns else None
+    profile = build_reference_profile(features, scores, target_values, prediction_name=name)
+    return profile.to_bytes()
+
+
 def build_bundle(
     model: Any,
     train: Any,
     target: str,
     metadata: dict[str, Any],
     sample_rows: int = 200,
+    valid: Any = None,
+    with_profile: bool = True,
 ) -> BundlePayload:
-    """Every file of the bundle and its manifest; nothing is written."""
+    """Every file of the bundle and its manifest; nothing is written.
+
+    ``with_profile=False`` leaves out ``reference_profile.json`` (``mlspec reproduce`` rebuilds
+    bundles registered before it existed that way, so their digests still compare).
+    """
     sample = train.drop(columns=[target], errors="ignore").head(sample_rows)
     model_name, model_bytes, model_entry = serialise_model(model, sample)
     target_dtype = str(train[target].dtype) if target in train.columns else None
@@ -313,6 +346,8 @@ def build_bundle(
             {**metadata, "python": platform.python_version(), "model_format": model_entry}
         ),
     }
+    if with_profile:
+        files[REFERENCE_PROFILE] = reference_profile_bytes(model, train, target, valid)
     digests = {name: digest_bytes(data) for name, data in files.items()}
     manifest = {
         "manifest_version": MANIFEST_VERSION,

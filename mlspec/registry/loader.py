@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.errors import Problem
-from mlspec.registry.bundle import METADATA, check_trusted, model_digest_of
+from mlspec.registry.bundle import METADATA, REFERENCE_PROFILE, check_trusted, model_digest_of
 from mlspec.registry.errors import BundleIntegrityError
 from mlspec.registry.registry import Registry, parse_ref, read_bundle_dir
 
@@ -30,6 +30,17 @@ class LoadedBundle:
     metadata: dict[str, Any]
     requirements: list[str]
     ref: str
+    reference_profile_json: dict[str, Any] | None = None  # None: registered before profiles
+
+    @property
+    def reference_profile(self) -> Any:
+        """The drift reference (``mlspec.monitor.profile.ReferenceProfile``), or None for bundles
+        registered before reference profiles were captured."""
+        if self.reference_profile_json is None:
+            return None
+        from mlspec.monitor.profile import ReferenceProfile
+
+        return ReferenceProfile.from_json(self.reference_profile_json)
 
     @property
     def model_digest(self) -> str:
@@ -127,4 +138,7 @@ def load_bundle(ref: str | Path, project_root: Path | None = None) -> LoadedBund
         metadata=json.loads(files[METADATA]),
         requirements=files["requirements.txt"].decode().split(),
         ref=label,
+        reference_profile_json=(
+            json.loads(files[REFERENCE_PROFILE]) if REFERENCE_PROFILE in files else None
+        ),
     )

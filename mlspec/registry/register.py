@@ -54,6 +54,7 @@ def gate_and_register(
     target: str,
     metrics: dict[str, Any],
     log: Callable[[str], None] = print,
+    valid: Any = None,
 ) -> dict[str, Any]:
     """The registration record (JSON-able): gate results, blessing, version, alias move.
 
@@ -83,7 +84,7 @@ def gate_and_register(
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "mlspec_version": __version__,
             }
-            payload = build_bundle(model, train, target, metadata)
+            payload = build_bundle(model, train, target, metadata, valid=valid)
             number = registry.db.find_by_model_digest(name, payload.model_digest)
             existing = registry.db.get_version(name, number) if number is not None else None
     model_digest = payload.model_digest if payload else existing.model_digest if existing else None

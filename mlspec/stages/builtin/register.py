@@ -34,9 +34,9 @@ class RegisterParams(StageParams):
 
 class RegisterStage(Stage):
     name = "register"
-    version = "1"
+    version = "2"  # 2: the valid split feeds the bundle's reference profile
     Params = RegisterParams
-    inputs = ("model", "train", "metrics")
+    inputs = ("model", "train", "valid", "metrics")
     outputs = {"registration": "json"}
     deterministic = False
     libraries = ("scikit-learn", "numpy", "pandas", "skops")
@@ -44,6 +44,9 @@ class RegisterStage(Stage):
         "mlspec.registry.bundle",
         "mlspec.registry.gates",
         "mlspec.registry.register",
+        "mlspec.monitor.profile",
+        "mlspec.monitor.stats",
+        "mlspec.monitor.options",
     )
 
     def run(  # type: ignore[override]
@@ -63,6 +66,7 @@ class RegisterStage(Stage):
             gates=list(params.gates),
             model=inputs["model"],
             train=inputs["train"],
+            valid=inputs.get("valid"),
             target=params.target,
             metrics=inputs["metrics"],
             log=ctx.log,

@@ -29,6 +29,7 @@ def test_bundle_holds_schemas_requirements_and_a_skops_model(pipeline, frame) ->
         "input_schema.json",
         "output_schema.json",
         "requirements.txt",
+        "reference_profile.json",
         METADATA,
     }
     assert manifest["model"]["format"] == "skops"

@@ -88,7 +88,7 @@ def test_worse_challenger_is_refused_and_the_champion_stays(registry, pipeline, 
     blessing, rows = registry.db.run_gates("r2")
     assert blessing["blessed"] is False and rows[0]["passed"] is False
     # Not stored either: no bundle object of the refused model reached the store.
-    assert len(list(registry.store.objects.iter_digests())) == 6  # 5 files + manifest of v1
+    assert len(list(registry.store.objects.iter_digests())) == 7  # 6 files + manifest of v1
 
 
 def test_gates_only_register_nothing(registry, pipeline, frame):

@@ -45,6 +45,7 @@ def test_register_node_reads_model_train_split_and_metrics() -> None:
     assert node.inputs == {
         "model": InputRef("train", "model"),
         "train": InputRef("split", "train"),
+        "valid": InputRef("split", "valid"),  # scores for the reference profile
         "metrics": InputRef("evaluate", "metrics"),
     }
     assert node.params.name == "bc_clf" and node.params.alias == "champion"
