@@ -51,13 +51,13 @@ def _rows(n_rows: int, rng: Any, first_day: int, last_day: int) -> Any:
     hour = rng.integers(0, 24, n_rows)
     online = np.isin(merchant, ["online", "electronics", "travel"])
     old = (
-        -5.0
-        + 1.6 * online
-        + 1.4 * (amount > 150)
-        + 1.5 * ((hour < 5) | (hour > 22))
-        + 1.8 * (age_days < 180)
+        -5.6
+        + 2.2 * online
+        + 2.2 * (amount > 150)
+        + 2.4 * ((hour < 5) | (hour > 22))
+        + 2.8 * (age_days < 180)
     )
-    new = -5.0 + 2.0 * (merchant == "online") + 2.8 * (amount < 5) + 1.2 * (age_days < 365)
+    new = -5.0 + 2.2 * (merchant == "online") + 3.5 * (amount < 5) + 1.5 * (age_days < 365)
     logit = np.where(shifted, new, old)
     is_fraud = (rng.uniform(size=n_rows) < 1.0 / (1.0 + np.exp(-logit))).astype("int64")
     return pd.DataFrame(

@@ -270,6 +270,24 @@ def _score(ref: str, current: Any, root: Path) -> dict[str, Any]:
     from mlspec.serve.pipeline import ScoringPipeline
 
     pipe = ScoringPipeline.load(ref, project_root=root)
+    needed = [str(name) for name, _ in pipe.input_columns]
+    missing = [c for c in needed if c not in current.columns]
+    if missing:  # one message whatever part of the pipeline would notice first
+        raise MonitorInputError(
+            [
+                Problem(
+                    "missing_column",
+                    f"the current data lacks column '{c}', which model {ref} takes",
+                    loc=(c,),
+                    fix="the model takes: " + ", ".join(needed),
+                )
+                for c in missing
+            ]
+        )
+    _parse_timestamps(current, pipe.input_columns)
+    wrong = _wrong_dtypes(current, pipe.input_columns)
+    if wrong:
+        raise MonitorInputError(wrong)
     try:
         frame = pipe.validate(current)
     except RequestError as exc:
@@ -284,6 +302,59 @@ def _score(ref: str, current: Any, root: Path) -> dict[str, Any]:
         "task": pipe.task,
         "classes": classes,
     }
+
+
+def _parse_timestamps(current: Any, columns: list[tuple[str, str]]) -> None:
+    """Timestamps arrive as text from CSV files and JSON request logs: parse the columns the
+    model took as datetimes (in place); text that does not parse is left for the type check."""
+    import pandas as pd
+
+    for name, dtype in columns:
+        if not str(dtype).startswith("datetime64"):
+            continue
+        series = current[name]
+        if pd.api.types.is_datetime64_any_dtype(series) or series.isna().all():
+            continue
+        try:
+            current[name] = pd.to_datetime(series, format="ISO8601")
+        except (TypeError, ValueError):
+            continue
+
+
+def _wrong_dtypes(current: Any, columns: list[tuple[str, str]]) -> list[Problem]:
+    """Columns whose type cannot be what the model was trained on: text where numbers or
+    timestamps were, numbers where timestamps were (all-missing columns pass: they are a
+    missing-rate question, which ``compare`` answers)."""
+    import pandas as pd
+
+    types = pd.api.types
+    problems = []
+    for name, dtype in columns:
+        series = current[name]
+        if series.isna().all() or not dtype:
+            continue
+        try:
+            expected = pd.api.types.pandas_dtype(dtype)
+        except TypeError:
+            continue
+        if types.is_datetime64_any_dtype(expected):
+            ok = types.is_datetime64_any_dtype(series)
+        elif types.is_bool_dtype(expected) or types.is_numeric_dtype(expected):
+            ok = types.is_numeric_dtype(series) or types.is_bool_dtype(series)
+        else:
+            continue
+        if not ok:
+            sample = ", ".join(repr(v) for v in series.dropna().head(3).tolist())
+            problems.append(
+                Problem(
+                    "wrong_dtype",
+                    f"column '{name}' is {series.dtype} in the current data (e.g. {sample}) but"
+                    f" {dtype} at training",
+                    loc=(name,),
+                    fix=f"convert '{name}' to {dtype} before monitoring",
+                )
+            )
+    return problems
 
 
 def _compare(

@@ -173,8 +173,8 @@ class RetrainWhen(_Model):
             (mode,) = value
             items = value[mode]
             return {"mode": mode, "conditions": items if isinstance(items, list) else [items]}
-        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in KEYED:
-            return {"mode": "any", "conditions": [value]}
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value)) not in ("mode",):
+            return {"mode": "any", "conditions": [value]}  # one keyed condition
         return value
 
     def describe(self) -> str:
