@@ -21,6 +21,8 @@ VERBS: dict[str, str] = {
     "models": "mlspec.cli.models",
     "reproduce": "mlspec.cli.reproduce",
     "monitor": "mlspec.cli.monitor",
+    "serve": "mlspec.cli.serve",
+    "score": "mlspec.cli.score",
 }
 
 USAGE = """usage: mlspec [--debug] [--version] VERB [ARGS...]
@@ -37,6 +39,8 @@ verbs:
   reproduce NAME@ALIAS|NAME:VERSION        rebuild a registered model; compare digest and metrics
   monitor  conf=NAME current=PATH|serving-log [model=REF] [--json] [--html F] [--retrain]
            | history [NAME] | show ID      drift against the model's reference (exit 1: drift)
+  serve    MODEL [--host H] [--port P] [--token T]  REST endpoint (MLflow + V2 protocols)
+  score    MODEL INPUT -o OUTPUT [--id-column C]     batch scoring, parquet or CSV
 """
 
 
