@@ -289,7 +289,7 @@ def _score(ref: str, current: Any, root: Path) -> dict[str, Any]:
     if wrong:
         raise MonitorInputError(wrong)
     try:
-        frame = pipe.validate(current)
+        frame = pipe.validate(current[needed])  # labels and extra columns are not inputs
     except RequestError as exc:
         raise MonitorInputError(exc.problems) from None
     out = pipe.predict(frame, probabilities=True)

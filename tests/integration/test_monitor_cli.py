@@ -221,3 +221,36 @@ def test_retrain_promotes_only_when_gates_pass_and_names_the_trigger(
         text.stdout
     ), show(text)
     assert f"monitoring_result={out['id']}" in text.stdout
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH (Debian's 'chromium')")
+def test_html_report_renders_in_headless_chromium_with_every_column(
+    project: Path, tmp_path: Path
+) -> None:
+    """Acceptance c: the report is self-contained, every compared column (and the prediction)
+    has its histogram, all of them decode in a real browser, and the console stays silent."""
+    from test_eval_report_chromium import check_in_browser
+
+    page = tmp_path / "drift.html"
+    result = monitor(project, "current=data/stream/day-31.parquet", "--html", str(page))
+    assert result.returncode == 1, show(result)
+    assert f"report: {page.resolve()}" in result.stdout
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
+    assert "<link" not in html and "<script src" not in html
+    columns = ["merchant", "country", "amount", "age_days", "hour", "proba_1"]
+    ids = [f"hist-{i}" for i in range(len(columns))]
+    seen = check_in_browser(page, tmp_path, ids, screenshot=True)
+    assert seen["title"].startswith("mlspec monitor report OK"), seen["title"]
+    assert 'data-report-status="ok"' in seen["body"], seen["body"]
+    assert f'data-plots-loaded="{len(ids)}"' in seen["body"], seen["body"]
+    assert seen["present"] == ids
+    assert seen["console"] == []
+    for i, column in enumerate(columns):  # each histogram is labelled with its column
+        assert f'<figure class="plot" id="hist-{i}" data-column="{column}">' in html
+        assert f'<tr data-column="{column}">' in html  # and has its row in the table
+    assert seen["screenshot"] is not None and seen["screenshot"].stat().st_size > 30_000
