@@ -87,10 +87,13 @@ def run_monitor(request: MonitorRequest, console: Any) -> MonitorOutcome:
     ref = model_ref(loaded, request.model)
     registry = Registry.for_project(root)
     version = registry.resolve(ref)
-    profile = _reference_profile(registry, version, ref)
+    profile, inputs = _reference_profile(registry, version, ref)
     ignored = _ignored(loaded, mon, profile)
     target = loaded.spec.data.target
     current, where, window = _current_data(request, mon, version.name, root)
+    # Checked against the bundle's input schema before the model is even decoded: bad data
+    # fails fast (exit 2) and names its columns.
+    check_inputs(current, inputs, ref)
     from mlspec.monitor.performance import labelled
 
     has_labels = labelled(current, target)
@@ -173,7 +176,8 @@ def run_monitor(request: MonitorRequest, console: Any) -> MonitorOutcome:
 # -- steps ----------------------------------------------------------------------------------------
 
 
-def _reference_profile(registry: Any, version: Any, ref: str) -> Any:
+def _reference_profile(registry: Any, version: Any, ref: str) -> tuple[Any, list[tuple[str, str]]]:
+    """The version's reference profile and input columns (name, dtype), from its bundle."""
     import json
 
     from mlspec.monitor.profile import ReferenceProfile
@@ -191,7 +195,31 @@ def _reference_profile(registry: Any, version: Any, ref: str) -> Any:
                 " reference_profile.json",
             )
         )
-    return ReferenceProfile.from_json(json.loads(files[REFERENCE_PROFILE]))
+    schema = json.loads(files["input_schema.json"])
+    inputs = [(str(c["name"]), str(c.get("dtype") or "")) for c in schema["columns"]]
+    return ReferenceProfile.from_json(json.loads(files[REFERENCE_PROFILE])), inputs
+
+
+def check_inputs(current: Any, inputs: list[tuple[str, str]], ref: str) -> None:
+    """Every input column present, timestamps parsed from text, types compatible."""
+    needed = [name for name, _ in inputs]
+    missing = [c for c in needed if c not in current.columns]
+    if missing:
+        raise MonitorInputError(
+            [
+                Problem(
+                    "missing_column",
+                    f"the current data lacks column '{c}', which model {ref} takes",
+                    loc=(c,),
+                    fix="the model takes: " + ", ".join(needed),
+                )
+                for c in missing
+            ]
+        )
+    _parse_timestamps(current, inputs)
+    wrong = _wrong_dtypes(current, inputs)
+    if wrong:
+        raise MonitorInputError(wrong)
 
 
 def _ignored(loaded: LoadedSpec, mon: MonitorSpec, profile: Any) -> list[str]:
@@ -270,24 +298,7 @@ def _score(ref: str, current: Any, root: Path) -> dict[str, Any]:
     from mlspec.serve.pipeline import ScoringPipeline
 
     pipe = ScoringPipeline.load(ref, project_root=root)
-    needed = [str(name) for name, _ in pipe.input_columns]
-    missing = [c for c in needed if c not in current.columns]
-    if missing:  # one message whatever part of the pipeline would notice first
-        raise MonitorInputError(
-            [
-                Problem(
-                    "missing_column",
-                    f"the current data lacks column '{c}', which model {ref} takes",
-                    loc=(c,),
-                    fix="the model takes: " + ", ".join(needed),
-                )
-                for c in missing
-            ]
-        )
-    _parse_timestamps(current, pipe.input_columns)
-    wrong = _wrong_dtypes(current, pipe.input_columns)
-    if wrong:
-        raise MonitorInputError(wrong)
+    needed = [name for name, _ in pipe.input_columns]
     try:
         frame = pipe.validate(current[needed])  # labels and extra columns are not inputs
     except RequestError as exc:

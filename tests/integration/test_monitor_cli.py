@@ -226,6 +226,7 @@ def test_retrain_promotes_only_when_gates_pass_and_names_the_trigger(
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH (Debian's 'chromium')")
 def test_html_report_renders_in_headless_chromium_with_every_column(
     project: Path, tmp_path: Path
