@@ -151,7 +151,7 @@ class MonitorSpec(SpecModel):
     # Columns not compared (ids, timestamps: always "drifted"); default: features.drop.
     ignore: list[str] | None = None
     window: WindowSpec = WindowSpec()  # the data a drift-triggered retrain trains on
-    drift: DriftOptions = DriftOptions()
+    drift: DriftOptions = Field(default_factory=DriftOptions)  # type: ignore[arg-type]
     retrain_when: RetrainWhen = RetrainWhen.model_validate("dataset_drift")
 
     @field_validator("model")

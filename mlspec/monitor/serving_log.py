@@ -110,8 +110,8 @@ def read_serving_log_detailed(
                     entry = json.loads(line)
                     ts = _parse_ts(entry["ts"])
                     row_inputs = entry["inputs"]
-                    if not isinstance(row_inputs, dict):
-                        raise TypeError("inputs is not an object")
+                    if ts is None or not isinstance(row_inputs, dict):
+                        raise TypeError("no timestamp, or inputs is not an object")
                 except (ValueError, KeyError, TypeError):
                     bad[str(path)] = bad.get(str(path), 0) + 1
                     continue
