@@ -151,14 +151,30 @@ def run_monitor(request: MonitorRequest, console: Any) -> MonitorOutcome:
     )
     result["status"] = "drift" if drifted else drift["status"]
     result["exit_code"] = 1 if drifted else 0
+    store = Store.for_project(root)
+    # Labelled rows are training material: kept (content-addressed) so a later retrain's
+    # window holds every labelled batch monitored since the model was trained.
+    kept = store.encode(current.reset_index(drop=True), "frame") if has_labels else None
     prepared = None
     if request.retrain and result["retrain_when"]["holds"]:
         from mlspec.engine.retrain import prepare_retrain
 
         # Checked before anything is recorded: bad columns or a spec that does not validate
         # on the window fail here (exit 2), not halfway.
-        prepared = prepare_retrain(loaded, mon, current, version, result["id"])
-    records = MonitorRecords(Store.for_project(root).db_path)
+        assert kept is not None  # --retrain requires labels
+        earlier = [
+            b
+            for b in MonitorRecords(store.db_path).labelled_batches(
+                version.name, since=version.created_at
+            )
+            if b["digest"] != kept[0].digest  # this very batch, monitored before
+        ]
+        prepared = prepare_retrain(loaded, mon, current, earlier, version, result["id"])
+    if kept is not None:
+        store.ensure()
+        store.objects.put(kept[1])
+        result["current"]["frame"] = {"digest": kept[0].digest, "size": kept[0].size}
+    records = MonitorRecords(store.db_path)
     records.save(result)
     if prepared is not None:
         from mlspec.engine.retrain import retrain

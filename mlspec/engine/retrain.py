@@ -1,9 +1,11 @@
 """``mlspec monitor --retrain``: rerun the spec on a new data window, through the normal engine.
 
 The window is built from what the monitored model was trained on — the ``load.data`` artifact
-of the run that registered it, from the store, digest-verified — and the current data:
+of the run that registered it, from the store, digest-verified — then every labelled batch
+monitored for that model since it was registered (``mlspec monitor`` keeps labelled current data
+in the store and names it in its result), then the current data:
 
-- ``monitor.window.kind: append``: all of it, old rows then new;
+- ``monitor.window.kind: append``: all of it, in that order;
 - ``sliding``: the same, then only the ``last`` N rows or the ``last`` span of time (by
   ``monitor.window.time_column``, default the time split's column).
 
@@ -56,12 +58,23 @@ def training_data(store: Store, version: ModelVersion) -> Any:
     return store.load(ArtifactRef.from_dict(ref))
 
 
-def build_window(base: Any, current: Any, mon: MonitorSpec, spec: Spec) -> Any:
-    """The new training window (see the module docstring)."""
+def build_window(
+    base: Any, current: Any, mon: MonitorSpec, spec: Spec, earlier: list[Any] | None = None
+) -> Any:
+    """The new training window (see the module docstring): ``base``, the ``earlier``
+    labelled batches, then ``current``."""
     import pandas as pd
 
-    from mlspec.monitor.windows import take_last
+    batches = [_aligned(base, b) for b in (earlier or [])]
+    window = pd.concat([base, *batches, _aligned(base, current)], ignore_index=True)
+    span = mon.window.span
+    if mon.window.kind == "append" or span is None:
+        return window
+    return _slide(window, span, mon, spec)
 
+
+def _aligned(base: Any, current: Any) -> Any:
+    """``current`` with exactly the training data's columns, converted to their types."""
     missing = [c for c in base.columns if c not in current.columns]
     if missing:
         raise MonitorInputError(
@@ -92,10 +105,12 @@ def build_window(base: Any, current: Any, mon: MonitorSpec, spec: Spec) -> Any:
                         fix="convert the column to its training type before retraining",
                     )
                 ) from None
-    window = pd.concat([base, new], ignore_index=True)
-    span = mon.window.span
-    if mon.window.kind == "append" or span is None:
-        return window
+    return new
+
+
+def _slide(window: Any, span: Any, mon: MonitorSpec, spec: Spec) -> Any:
+    from mlspec.monitor.windows import take_last
+
     time_column = mon.window.time_column
     if time_column is None and spec.data.split.kind == "time":
         time_column = spec.data.split.column
@@ -134,8 +149,15 @@ class PreparedRetrain:
 
 
 def prepare_retrain(
-    loaded: LoadedSpec, mon: MonitorSpec, current: Any, version: ModelVersion, result_id: str
+    loaded: LoadedSpec,
+    mon: MonitorSpec,
+    current: Any,
+    earlier: list[dict[str, Any]],
+    version: ModelVersion,
+    result_id: str,
 ) -> PreparedRetrain:
+    """``earlier``: the labelled batches monitored since ``version`` was registered
+    (``MonitorRecords.labelled_batches``), loaded from the store, digest-verified."""
     from omegaconf import OmegaConf
 
     from mlspec.config.load import validate_cfg
@@ -143,8 +165,14 @@ def prepare_retrain(
 
     root = loaded.source.project_root
     store = Store.for_project(root)
+    from mlspec.store import ArtifactRef
+
     base = training_data(store, version)
-    window = build_window(base, current, mon, loaded.spec)
+    frames = [
+        store.load(ArtifactRef(digest=b["digest"], codec="frame", size=int(b["size"])))
+        for b in earlier
+    ]
+    window = build_window(base, current, mon, loaded.spec, frames)
     path = store.root.joinpath(*WINDOWS_DIR, f"{result_id}.parquet")
     rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     resolved = {**loaded.resolved, "data": {**loaded.resolved["data"]}}
@@ -167,6 +195,8 @@ def prepare_retrain(
         "rows": len(window),
         "rows_training": len(base),
         "rows_current": len(current),
+        "rows_earlier": sum(len(f) for f in frames),
+        "batches_earlier": [b["id"] for b in earlier],
     }
     return PreparedRetrain(retrained, plan, window, rel, info)
 

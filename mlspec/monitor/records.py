@@ -237,6 +237,27 @@ class MonitorRecords:
             ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def labelled_batches(self, model_name: str, since: float) -> list[dict[str, Any]]:
+        """``{"id", "digest", "size", "rows"}`` of the labelled current data of every result for
+        ``model_name`` recorded after ``since`` (oldest first; a batch monitored twice once)."""
+        if not self.db_path.is_file():
+            return []
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT id, result_json FROM monitor_results WHERE model_name = ?"
+                " AND created_at > ? ORDER BY created_at, rowid",
+                (model_name, since),
+            ).fetchall()
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for rid, doc in rows:
+            current = json.loads(doc).get("current") or {}
+            frame = current.get("frame")
+            if frame and frame["digest"] not in seen:
+                seen.add(frame["digest"])
+                out.append({"id": rid, **frame, "rows": current.get("rows")})
+        return out
+
     def ids(self) -> list[str]:
         if not self.db_path.is_file():
             return []

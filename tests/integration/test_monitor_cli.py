@@ -186,9 +186,11 @@ def test_retrain_promotes_only_when_gates_pass_and_names_the_trigger(
     engine; a new version becomes champion only if every gate passes; lineage names the
     monitoring result."""
     gate = "{metric:roc_auc,min:0.5}" if gates_pass else "{metric:roc_auc,min:0.999}"
+    if gates_pass:  # a labelled day monitored earlier joins the window
+        assert monitor(project, "current=data/stream/day-31.parquet").returncode == 1
     result = monitor(
         project,
-        "current=data/stream/day-31.parquet",
+        f"current=data/stream/day-{32 if gates_pass else 31}.parquet",
         "--retrain",
         "--json",
         *SMALL,
@@ -200,6 +202,7 @@ def test_retrain_promotes_only_when_gates_pass_and_names_the_trigger(
     assert retrain is not None, show(result)
     window = retrain["window"]
     assert window["rows_current"] == ROWS_PER_DAY and window["kind"] == "sliding"
+    assert window["rows_earlier"] == (ROWS_PER_DAY if gates_pass else 0)
     assert (project / window["path"]).is_file()
     if gates_pass:
         assert retrain["outcome"] == "promoted" and retrain["version"] == 2, show(result)

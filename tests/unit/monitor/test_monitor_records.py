@@ -49,6 +49,18 @@ def test_save_history_and_retrain(tmp_path: Path) -> None:
     assert [h["drifted"] for h in history["mon-2"]] == [True]
     everything = records.column_history(["mon-1"])
     assert [c["column"] for c in everything["mon-1"]] == ["amount", "hour", PREDICTION_COLUMN]
+    assert records.labelled_batches("fraud-detector", since=0.0) == []  # no labelled frames
+    labelled = _result("mon-3", 3.0, 0.3, True)
+    labelled["current"]["frame"] = {"digest": "blake3:ab", "size": 10}
+    again = _result("mon-4", 4.0, 0.3, True)  # the same batch monitored twice: once
+    again["current"]["frame"] = {"digest": "blake3:ab", "size": 10}
+    records.save(labelled)
+    records.save(again)
+    batches = records.labelled_batches("fraud-detector", since=2.5)
+    assert batches == [{"id": "mon-3", "digest": "blake3:ab", "size": 10, "rows": 700}]
+    assert records.labelled_batches("fraud-detector", since=3.5) == [
+        {"id": "mon-4", "digest": "blake3:ab", "size": 10, "rows": 700}
+    ]
     records.set_retrain("mon-2", {"run_id": "run-9", "outcome": "promoted"})
     assert records.get("mon-2")["retrain"] == {"run_id": "run-9", "outcome": "promoted"}
-    assert records.results()[0].retrain_outcome == "promoted"
+    assert records.results()[2].retrain_outcome == "promoted"

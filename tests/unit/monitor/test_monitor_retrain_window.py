@@ -59,3 +59,10 @@ def test_current_rows_must_have_the_training_columns_and_types() -> None:
     current["extra"] = 1  # not in the training data: left out
     out = build_window(_days(1, 10), current, MonitorSpec(), _spec())
     assert list(out.columns) == ["ts", "x", "y"] and out["x"].dtype == "float64"
+
+
+def test_earlier_batches_come_between_training_data_and_current() -> None:
+    mon = MonitorSpec.model_validate({"window": {"kind": "sliding", "last": "6d"}})
+    spec = _spec({"kind": "time", "column": "ts"})
+    out = build_window(_days(1, 10), _days(13, 13), mon, spec, [_days(11, 11), _days(12, 12)])
+    assert list(out["x"]) == [8.0, 9.0, 10.0, 11.0, 12.0, 13.0]
