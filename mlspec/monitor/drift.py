@@ -136,9 +136,7 @@ def compare(
         _decide(r, opts)
     prediction = None
     if profile.prediction is not None and current_predictions is not None:
-        import pandas as pd
-
-        values = pd.Series(np.asarray(current_predictions).ravel())
+        values = _prediction_series(profile.prediction, current_predictions)
         prediction = _compare_column(
             str(profile.prediction.get("name", "prediction")),
             profile.prediction,
@@ -212,6 +210,29 @@ def _check_current(profile: ReferenceProfile, current: Any, opts: DriftOptions) 
         raise DataError(problems)
 
 
+def _prediction_series(entry: dict[str, Any], predictions: Any) -> Any:
+    """The current scores as a Series, checked like a column (one value per row, same type)."""
+    import pandas as pd
+
+    name = str(entry.get("name", "prediction"))
+    array = np.asarray(predictions)
+    if array.ndim != 1:
+        raise DataError(
+            Problem(
+                "prediction_shape",
+                f"current predictions have shape {array.shape}; one score per row is needed",
+                loc=("prediction",),
+                fix=f"pass the same kind of score as the reference ({name}), e.g. with"
+                " mlspec.monitor.profile.prediction_scores",
+            )
+        )
+    series = pd.Series(array)
+    problem = _dtype_problem(name, entry, series)
+    if problem is not None:
+        raise DataError(Problem(problem.code, problem.message, ("prediction",), fix=problem.fix))
+    return series
+
+
 def _numeric_reference(entry: dict[str, Any]) -> bool:
     return entry["kind"] == "numeric" or bool(entry.get("numeric_values"))
 
@@ -242,7 +263,7 @@ def _choose_test(
     name: str, entry: dict[str, Any], opts: DriftOptions, override: ColumnTest, loc: tuple
 ) -> tuple[str, float]:
     kind = entry["kind"]
-    test = override.test
+    test: str = override.test
     if test == "auto":
         test = opts.numeric_test if kind == "numeric" else opts.categorical_test
     if test == "auto":
@@ -333,7 +354,7 @@ def _compare_column(
     if test == "ks":
         assert finite is not None
         drift.statistic, drift.p_value = stats.ks_test(
-            _points(entry), finite, exact_reference="values" in entry
+            _points(entry), finite, None if "values" in entry else drift.count_ref
         )
         drift.error_bound = None if "values" in entry else entry.get("sketch_ks")
     elif test == "wasserstein":
@@ -360,6 +381,7 @@ def _category_cells(
 ) -> tuple[list[Any], Any, Any, list[Any]]:
     """(labels, reference counts, current counts, unseen categories) on common cells."""
     categories = list(entry["categories"])
+    index: dict[Any, int]
     if entry.get("numeric_values"):
         assert values is not None
         uniq, counts = np.unique(values, return_counts=True)

@@ -41,21 +41,26 @@ class _Strict(BaseModel):
 class ProfileOptions(_Strict):
     """How the reference is summarised (fixed at training time, stored with the profile)."""
 
-    bins: int = Field(10, ge=2, le=100, description="numeric bins, from reference quantiles")
+    bins: int = Field(
+        default=10, ge=2, le=100, description="numeric bins, from reference quantiles"
+    )
     sketch_size: int = Field(
-        1000, ge=100, le=100_000, description="quantile points kept per numeric column"
+        default=1000, ge=100, le=100_000, description="quantile points kept per numeric column"
     )
     exact_max_rows: int = Field(
-        2000,
+        default=2000,
         ge=0,
         le=100_000,
         description="up to this many values, a numeric column keeps them all (exact tests)",
     )
     max_categories: int = Field(
-        100, ge=1, le=10_000, description="most frequent categories kept; the rest are pooled"
+        default=100,
+        ge=1,
+        le=10_000,
+        description="most frequent categories kept; the rest are pooled",
     )
     discrete_max_values: int = Field(
-        5,
+        default=5,
         ge=0,
         le=100,
         description="numeric columns with at most this many distinct values count as categorical",
@@ -68,7 +73,7 @@ class ColumnTest(_Strict):
     test: TestName = "auto"
     # p-value tests: the significance level (defaults to DriftOptions.alpha); distance tests and
     # PSI: the distance at or above which the column drifts.
-    threshold: float | None = Field(None, gt=0)
+    threshold: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _p_value_threshold(self) -> ColumnTest:
@@ -80,19 +85,21 @@ class ColumnTest(_Strict):
 class DriftOptions(_Strict):
     """How current data is compared with a reference profile (see the module docstring)."""
 
-    small_reference_rows: int = Field(1000, ge=0)
-    alpha: float = Field(0.05, gt=0, lt=1)
+    small_reference_rows: int = Field(default=1000, ge=0)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
     numeric_test: TestName = "auto"
     categorical_test: TestName = "auto"
-    numeric_threshold: float = Field(0.1, gt=0)  # normalised Wasserstein
-    categorical_threshold: float = Field(0.1, gt=0)  # Jensen-Shannon distance
-    psi_threshold: float = Field(0.1, gt=0)
+    numeric_threshold: float = Field(default=0.1, gt=0)  # normalised Wasserstein
+    categorical_threshold: float = Field(default=0.1, gt=0)  # Jensen-Shannon distance
+    psi_threshold: float = Field(default=0.1, gt=0)
     correction: Literal["bh", "none"] = "bh"
-    drift_share: float = Field(0.5, gt=0, le=1)
-    min_rows: int = Field(30, ge=1)
-    missing: bool = Field(True, description="test the missing-value rate of every column too")
+    drift_share: float = Field(default=0.5, gt=0, le=1)
+    min_rows: int = Field(default=30, ge=1)
+    missing: bool = Field(
+        default=True, description="test the missing-value rate of every column too"
+    )
     # Large references: Jensen-Shannon distance between the (missing, present) shares.
-    missing_threshold: float = Field(0.1, gt=0)
-    psi_epsilon: float = Field(1e-4, gt=0, lt=0.01)
+    missing_threshold: float = Field(default=0.1, gt=0)
+    psi_epsilon: float = Field(default=1e-4, gt=0, lt=0.01)
     columns: dict[str, ColumnTest] = Field(default_factory=dict)
     prediction: ColumnTest = Field(default_factory=ColumnTest)

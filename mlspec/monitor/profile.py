@@ -125,8 +125,9 @@ def numeric_values(series: Any) -> Any:
     if types.is_datetime64_any_dtype(series) or types.is_timedelta64_dtype(series):
         if isinstance(series.dtype, pd.DatetimeTZDtype):
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        raw = series.to_numpy()
-        out = raw.astype("int64").astype(float) / 1e9
+        unit = "datetime64[us]" if types.is_datetime64_any_dtype(series) else "timedelta64[us]"
+        raw = series.to_numpy(dtype=unit)  # whatever the stored resolution
+        out = raw.astype("int64").astype(float) / 1e6
         out[np.isnat(raw)] = np.nan
         return out
     return series.to_numpy(dtype=float, na_value=np.nan)

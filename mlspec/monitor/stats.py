@@ -7,8 +7,10 @@ raw reference is never needed at monitoring time:
   weighted points — its values themselves for small references (then ``D`` is exactly scipy's
   ``ks_2samp`` statistic) or ``K`` quantiles at the mid-points ``(i + 0.5) / K`` of the reference
   ECDF (``inverted_cdf``). For that sketch ``|F_sketch(x) - F_ref(x)| <= 0.5 / K`` at every ``x``,
-  so the statistic is off by at most ``0.5 / K`` (0.0005 with the default ``K = 1000``). Only
-  ``K`` binary searches into the sorted current values are needed, not a merge of both samples.
+  so the statistic is off by at most ``0.5 / K`` (0.0005 with the default ``K = 1000``); being a
+  maximum over rounded steps it errs upwards, so :func:`ks_test` subtracts the bound and stays a
+  valid (slightly conservative) test. Only ``2K`` binary searches into the sorted current values
+  are needed, not a merge of both samples.
 - **Wasserstein-1** (:func:`wasserstein_sorted`): exact between two equally weighted sorted
   samples, integrating ``|Q_a(u) - Q_b(u)|`` piece by piece with prefix sums (O(m) after
   sorting). With a sketch, the triangle inequality bounds the error by ``W1(reference, sketch)``,
@@ -18,8 +20,8 @@ raw reference is never needed at monitoring time:
   current counts with the reference shares as if those were exact (a goodness-of-fit test); that
   ignores the reference's own sampling noise and alarms far more often than ``alpha`` when both
   samples are of similar size. The profile keeps counts, so the homogeneity test is exact.
-- **Jensen-Shannon distance** (:func:`jensen_shannon`): scipy's, natural logarithm (as Evidently),
-  so it lies in ``[0, sqrt(ln 2)]``; no smoothing is needed.
+- **Jensen-Shannon distance** (:func:`jensen_shannon`): scipy's formula, natural logarithm (as
+  Evidently), so it lies in ``[0, sqrt(ln 2)]``; no smoothing is needed.
 - **PSI** (:func:`psi`): ``sum((c - r) * ln(c / r))`` over the same bins, shares floored at
   ``epsilon`` (default 1e-4, Evidently's value) so an empty bin gives a large finite value.
 - **Benjamini-Hochberg** (:func:`benjamini_hochberg`): scipy's ``false_discovery_control``.
@@ -30,7 +32,6 @@ scipy is imported inside the functions, and only the compute modules (this one, 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -67,19 +68,29 @@ def ks_asymptotic_p(d: float, n: int, m: int) -> float:
     return float(np.clip(kstwo.sf(d, np.round(en)), 0.0, 1.0))
 
 
-def ks_test(ref_sorted: Any, cur_sorted: Any, exact_reference: bool) -> tuple[float, float]:
-    """(D, p-value). With the exact reference values and both samples of at most 10 000 values,
-    scipy's ``ks_2samp`` itself (its exact distribution); otherwise D from :func:`ks_statistic`
-    and the asymptotic p-value scipy uses beyond that size."""
+def ks_test(ref_sorted: Any, cur_sorted: Any, n_ref: int | None = None) -> tuple[float, float]:
+    """(D, p-value). ``ref_sorted`` holds the reference values themselves when ``n_ref`` is None
+    (or equals their number), else a quantile sketch of ``n_ref`` values.
+
+    With the exact values and both samples of at most 10 000 values: scipy's ``ks_2samp`` itself
+    (its exact distribution); otherwise D from :func:`ks_statistic` and the asymptotic p-value
+    scipy uses beyond that size, for sample sizes ``n_ref`` and the current count. A sketch's D
+    is lowered by its error bound 0.5/K, so the p-value is never smaller than the exact one (the
+    test keeps its level; it loses a little power, ~0.5/K in D, for references above
+    ``exact_max_rows`` - only when KS is chosen for them, the default there is Wasserstein).
+    """
     ref = np.asarray(ref_sorted, dtype=float)
     cur = np.asarray(cur_sorted, dtype=float)
-    if exact_reference and max(ref.size, cur.size) <= 10_000:
+    exact = n_ref is None or n_ref == ref.size
+    if exact and max(ref.size, cur.size) <= 10_000:
         from scipy.stats import ks_2samp
 
         res = ks_2samp(ref, cur, alternative="two-sided", method="auto")
         return float(res.statistic), float(res.pvalue)
     d = ks_statistic(ref, cur)
-    return d, ks_asymptotic_p(d, ref.size, cur.size)
+    if not exact:  # the sketch's D is within 0.5/K of the true one and biased up (a max over
+        d = max(d - 0.5 / ref.size, 0.0)  # rounded steps): lowering it keeps the level valid
+    return d, ks_asymptotic_p(d, ref.size if exact else int(n_ref or 0), cur.size)
 
 
 def wasserstein_sorted(a_sorted: Any, b_sorted: Any) -> float:
@@ -138,15 +149,22 @@ def shares(counts: Any) -> Any:
 
 
 def jensen_shannon(ref_shares: Any, cur_shares: Any) -> float:
-    """Jensen-Shannon *distance* (square root of the divergence), natural logarithm."""
-    from scipy.spatial.distance import jensenshannon
+    """Jensen-Shannon *distance* (square root of the divergence), natural logarithm.
 
+    scipy's ``jensenshannon`` formula (both vectors normalised, ``0 * log 0 = 0``) in numpy:
+    importing ``scipy.spatial`` costs about a second, more than the whole default comparison of
+    a large frame, and the default large-reference path needs nothing else from scipy.
+    """
     p = np.asarray(ref_shares, dtype=float)
     q = np.asarray(cur_shares, dtype=float)
     if p.sum() <= 0 or q.sum() <= 0:
         return 0.0
-    value = float(jensenshannon(p, q))
-    return 0.0 if math.isnan(value) else value
+    p, q = p / p.sum(), q / q.sum()
+    m = (p + q) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = np.where(p > 0, p * np.log(p / m), 0.0)
+        right = np.where(q > 0, q * np.log(q / m), 0.0)
+    return float(np.sqrt(max((left.sum() + right.sum()) / 2, 0.0)))
 
 
 def psi(ref_shares: Any, cur_shares: Any, epsilon: float = 1e-4) -> float:

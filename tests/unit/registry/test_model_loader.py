@@ -52,7 +52,9 @@ def test_load_by_alias_version_and_name_predicts_like_the_pipeline(registry, pip
     assert np.array_equal(bundle.predict(shuffled), pipeline.predict(X))
 
 
-@pytest.mark.parametrize("victim", ["model.skops", "input_schema.json", "requirements.txt"])
+@pytest.mark.parametrize(
+    "victim", ["model.skops", "input_schema.json", "requirements.txt", "reference_profile.json"]
+)
 def test_one_changed_byte_is_refused_before_decoding(
     registry, pipeline, frame, no_decoding, victim
 ):
