@@ -99,8 +99,16 @@ def _headers(pipe: ScoringPipeline) -> dict[str, str]:
     return {"x-model-name": pipe.name, "x-model-version": str(pipe.version or "")}
 
 
+def _default(value: Any) -> Any:
+    """What orjson does not write itself: non-contiguous arrays, object arrays, numpy scalars."""
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
 def json_response(body: dict[str, Any], pipe: ScoringPipeline, status: int = 200) -> Response:
-    return Response(orjson.dumps(body, option=_NUMPY), status, _headers(pipe), JSON)
+    return Response(orjson.dumps(body, _default, _NUMPY), status, _headers(pipe), JSON)
 
 
 def _plain(values: Any) -> Any:

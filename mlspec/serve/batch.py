@@ -19,7 +19,7 @@ from typing import Any
 from mlspec.errors import Problem
 from mlspec.serve.errors import RequestError
 from mlspec.serve.pipeline import ScoringPipeline
-from mlspec.serve.schema import dtype_kind
+from mlspec.serve.schema import csv_float_options, dtype_kind
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 DEFAULT_CHUNK_ROWS = 200_000
@@ -88,7 +88,7 @@ def _chunks(
         path,
         usecols=columns,
         chunksize=chunk_rows,
-        float_precision="round_trip",
+        **csv_float_options(),
         dtype=dict.fromkeys(string_columns, "str"),
     )
 

@@ -119,7 +119,7 @@ def openapi_document(pipe: ScoringPipeline) -> dict[str, Any]:
         },
         "required": ["name", "shape", "datatype", "data"],
     }
-    errors = {
+    errors: dict[str, dict[str, Any]] = {
         "400": {"description": "malformed body, missing/extra columns, wrong types"},
         "401": {"description": "missing or wrong bearer token (when the server has one)"},
         "415": {"description": "unsupported Content-Type"},

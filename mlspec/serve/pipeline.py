@@ -23,7 +23,11 @@ from mlspec.registry.loader import LoadedBundle, load_bundle
 from mlspec.serve.errors import RequestError
 from mlspec.serve.schema import check_columns, coerce_values, dtype_kind, validate_frame
 
-FAST_MAX_ROWS = 1000  # above this, pandas' vectorised checks beat checking value by value
+FAST_MAX_ROWS = 1000
+SMALL_ROWS = 64  # up to this many rows, the DataFrame route predicts on one thread
+_NUMBER_TYPES = frozenset(
+    {float, int}
+)  # above this, pandas' vectorised checks beat checking value by value
 
 
 class ScoringPipeline:
@@ -32,7 +36,7 @@ class ScoringPipeline:
     def __init__(
         self, bundle: LoadedBundle, name: str, version: int | None, ref: str, fast: bool = True
     ):
-        from mlspec.serve.fastpath import compile_fast, split_pipeline
+        from mlspec.serve.fastpath import compile_fast, one_thread, split_pipeline
 
         self.bundle = bundle
         self.name = name
@@ -44,11 +48,16 @@ class ScoringPipeline:
         ]
         self.column_names = [c for c, _ in self.input_columns]
         self._kinds = [dtype_kind(d) for _, d in self.input_columns]
+        self._all_float = all(k == "f" for k in self._kinds)
         out = bundle.output_schema
         self.task: str = str(out.get("task", "regression"))
         self.classes: list[Any] | None = list(out["classes"]) if out.get("classes") else None
         self.model = bundle.model
         self._head, self._final = split_pipeline(self.model)
+        # Small frames predict on one thread: starting a pool costs more than a few rows, and
+        # on a busy machine waiting threads cost milliseconds (the estimator's own setting
+        # stays for batches).
+        self._final_small = one_thread(self._final)
         self.has_proba = self.task == "classification" and hasattr(self._final, "predict_proba")
         self.fast = None
         self.fast_status = "off: disabled"
@@ -103,7 +112,8 @@ class ScoringPipeline:
         return self._predict_arrays(frame, probabilities)
 
     def _predict_arrays(self, frame: Any, probabilities: bool) -> tuple[Any, Any]:
-        head, final = self._head, self._final
+        head = self._head
+        final = self._final_small if len(frame) <= SMALL_ROWS else self._final
         Z = head.transform(frame) if head is not None else frame
         preds = final.predict(Z)
         proba = final.predict_proba(Z) if probabilities and self.has_proba else None
@@ -129,19 +139,22 @@ class ScoringPipeline:
     ) -> tuple[Any, Any]:
         """Score rows given as plain columns (a parsed request): validated, then the fast
         path when it is on and the request is small, else a validated DataFrame."""
-        check_columns(list(columns), self.input_columns)
+        if list(columns) != self.column_names:
+            check_columns(list(columns), self.input_columns)
         if self.fast is not None and n_rows <= FAST_MAX_ROWS:
             import numpy as np
 
-            problems: list[Problem] = []
-            values = []
-            for (name, _), kind in zip(self.input_columns, self._kinds, strict=True):
-                col, bad = coerce_values(name, kind, columns[name])
-                problems += bad
-                values.append(col)
-            if problems:
-                raise RequestError(problems)
-            X = np.array(values, dtype=np.float64).T.reshape(n_rows, len(values))
+            X = self._plain_floats(columns, n_rows) if self._all_float else None
+            if X is None:
+                problems: list[Problem] = []
+                values = []
+                for (name, _), kind in zip(self.input_columns, self._kinds, strict=True):
+                    col, bad = coerce_values(name, kind, columns[name])
+                    problems += bad
+                    values.append(col)
+                if problems:
+                    raise RequestError(problems)
+                X = np.array(values, dtype=np.float64).T.reshape(n_rows, len(values))
             try:
                 return self.fast(X, probabilities)
             except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:
@@ -150,6 +163,21 @@ class ScoringPipeline:
 
         frame = self.validate(pd.DataFrame(columns, columns=list(columns)))
         return self.predict_arrays(frame, probabilities)
+
+    def _plain_floats(self, columns: dict[str, list[Any]], n_rows: int) -> Any:
+        """All columns float, every value a JSON number and finite: the rows as one array,
+        checked in bulk. None when anything needs the value-by-value check (and its message)."""
+        import numpy as np
+
+        values = [columns[name] for name in self.column_names]
+        flat = [col[0] for col in values] if n_rows == 1 else [v for col in values for v in col]
+        kinds = set(map(type, flat))
+        if not kinds <= _NUMBER_TYPES:
+            return None
+        X = np.array(flat, dtype=np.float64)
+        if not np.isfinite(X).all():
+            return None
+        return X.reshape(1, -1) if n_rows == 1 else X.reshape(len(values), n_rows).T.copy()
 
     def score_frame(
         self, df: Any, probabilities: bool = True, allow_extra: bool = True, first_row: int = 0

@@ -22,6 +22,7 @@ from typing import Any
 
 from mlspec.errors import Problem
 from mlspec.serve.errors import RequestError, bad_request
+from mlspec.serve.schema import csv_float_options
 
 LAYOUTS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 PARAMS = {"probabilities": "return class probabilities too (classification models)"}
@@ -223,7 +224,7 @@ def parse_csv(body: bytes, string_columns: list[str]) -> Rows:
     try:
         frame = pd.read_csv(
             io.StringIO(text),
-            float_precision="round_trip",
+            **csv_float_options(),
             dtype=dict.fromkeys(string_columns, "str"),
         )
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -296,7 +297,7 @@ def parse_v2(obj: Any, model_columns: list[str]) -> Rows:
             or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
         ):
             raise bad_request("bad_tensor", f"{where}.shape must be a list of non-negative ints")
-        if datatype not in V2_DATATYPES:
+        if not isinstance(datatype, str) or datatype not in V2_DATATYPES:
             raise bad_request(
                 "bad_tensor",
                 f"{where}.datatype {datatype!r} is not an Open Inference Protocol type",

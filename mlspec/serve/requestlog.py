@@ -95,20 +95,15 @@ class RequestLog:
 
         while True:
             item = self.queue.get()
-            if item is _STOP:
-                break
-            lines = [self._lines(item, orjson)]
-            while True:  # drain what else is waiting: one write and flush for many requests
+            while item is not _STOP:  # drain what is waiting, then flush once
+                self._write(self._lines(item, orjson))
                 try:
-                    more = self.queue.get_nowait()
+                    item = self.queue.get_nowait()
                 except queue.Empty:
                     break
-                if more is _STOP:
-                    self._write(b"".join(lines))
-                    self._close_file()
-                    return
-                lines.append(self._lines(more, orjson))
-            self._write(b"".join(lines))
+            self._flush()
+            if item is _STOP:
+                break
         self._close_file()
 
     def _lines(self, record: tuple[Any, ...], orjson: Any) -> bytes:
@@ -140,11 +135,18 @@ class RequestLog:
             if self._file is None or self._size >= self.max_bytes:
                 self._roll()
             self._file.write(data)
-            self._file.flush()
             self._size += len(data)
         except OSError as exc:  # a full disk must not stop serving; say so once per failure
             log.error("request log: cannot write to %s: %s", self.dir, exc)
             self._close_file()
+
+    def _flush(self) -> None:
+        if self._file is not None:
+            try:
+                self._file.flush()
+            except OSError as exc:
+                log.error("request log: cannot write to %s: %s", self.dir, exc)
+                self._close_file()
 
     def _roll(self) -> None:
         self._close_file()

@@ -42,6 +42,15 @@ _EXPECTED = {
 MAX_PROBLEMS = 20
 
 
+def csv_float_options() -> dict[str, Any]:
+    """read_csv options that parse floats exactly (the same bits as JSON or parquet give):
+    ``round_trip`` before pandas 3.1; from 3.1 every mode is exact and the option deprecated."""
+    import pandas as pd
+
+    major, minor = (int(x) for x in pd.__version__.split(".")[:2])
+    return {} if (major, minor) >= (3, 1) else {"float_precision": "round_trip"}
+
+
 def dtype_kind(dtype: str) -> str:
     """The validation kind of a schema dtype string (as pandas prints it)."""
     d = dtype.lower()
@@ -60,14 +69,15 @@ def dtype_kind(dtype: str) -> str:
 
 def json_type(kind: str) -> dict[str, Any]:
     """The JSON-schema type of one value of a column of this kind (for the OpenAPI document)."""
-    return {
+    types: dict[str, dict[str, Any]] = {
         "f": {"type": ["number", "null"]},
         "i": {"type": "integer"},
         "I": {"type": ["integer", "null"]},
         "b": {"type": "boolean"},
         "s": {"type": ["string", "null"]},
         "M": {"type": "string", "format": "date-time"},
-    }.get(kind, {})
+    }
+    return types.get(kind, {})
 
 
 def np_bool() -> type:
@@ -105,6 +115,8 @@ def check_columns(
 ) -> None:
     """Missing (and, unless allowed, unexpected) columns, all reported at once."""
     names = [n for n, _ in expected]
+    if present == names:  # the common case, checked in one comparison
+        return
     have = set(present)
     problems = [
         Problem(
@@ -128,7 +140,11 @@ def check_columns(
             for c in present
             if c not in known
         ]
-    dupes = sorted({c for c in present if present.count(c) > 1})
+    dupes = (
+        sorted({c for c in present if present.count(c) > 1})
+        if len(set(present)) != len(present)
+        else []
+    )
     problems += [
         Problem("duplicate_column", f"column '{c}' appears more than once", loc=(c,)) for c in dupes
     ]
@@ -201,30 +217,49 @@ def validate_frame(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     check_columns([str(c) for c in df.columns], columns, allow_extra)
+    import numpy as np
+
     df = df.rename(columns=str) if any(not isinstance(c, str) for c in df.columns) else df
     out: dict[str, Any] = {}
     problems: list[Problem] = []
+    floats: list[str] = []  # already float in the schema's dtype: one bulk check for infinities
+    converted = False
     for name, dtype in columns:
-        series, problem = _coerce_series(df[name], name, dtype, first_row)
+        series = df[name]
+        kind = dtype_kind(dtype)
+        if kind in "fiIbM" and str(series.dtype) == dtype:
+            if kind == "f":
+                floats.append(name)
+            out[name] = series
+            continue
+        series, problem = _coerce_series(series, name, dtype, first_row)
+        converted = True
         if problem is not None:
             problems.append(problem)
         else:
             out[name] = series
+    if floats and np.isinf(df[floats].to_numpy()).any():
+        for name in floats:
+            _, problem = _coerce_series(df[name], name, dict(columns)[name], first_row)
+            if problem is not None:
+                problems.append(problem)
     if problems:
         raise RequestError(problems[:MAX_PROBLEMS])
+    if not converted:  # every column as the schema has it: one selection, no rebuilding
+        return df[[n for n, _ in columns]]
     return pd.DataFrame(out, index=df.index, copy=False)
 
 
-def _first_bad(series: Any, bad: Any) -> tuple[int, Any]:
-    """(row number, value) of the first flagged row; the number counts from ``series.attrs``'
-    ``first_row`` (0 for requests, 1 for files)."""
+def _first_bad(series: Any, first_row: int, bad: Any) -> tuple[int, Any]:
+    """(row number, value) of the first flagged row; rows count from ``first_row`` (0 for
+    requests, 1 for files)."""
     import numpy as np
 
     pos = int(np.flatnonzero(np.asarray(bad))[0])
-    return pos + series.attrs.get("first_row", 0), series.iloc[pos]
+    return pos + first_row, series.iloc[pos]
 
 
-def _numbers_only(s: Any, name: str, kind: str) -> Any:
+def _numbers_only(s: Any, name: str, kind: str, first_row: int) -> Any:
     """An object column as numbers, or the Problem of its first value that is not one. Values
     that do not parse are named first (in a CSV column that is the culprit), then strings and
     booleans (JSON sent ``"1.5"`` or ``true`` where a number belongs)."""
@@ -233,11 +268,11 @@ def _numbers_only(s: Any, name: str, kind: str) -> Any:
     num = pd.to_numeric(s, errors="coerce")
     unparsed = (num.isna() & s.notna()).to_numpy()
     if unparsed.any():
-        row, value = _first_bad(s, unparsed)
+        row, value = _first_bad(s, first_row, unparsed)
         return wrong_value(name, kind, row, value)
     not_number = s.map(type).isin([bool, str]).to_numpy()
     if not_number.any():
-        row, value = _first_bad(s, not_number)
+        row, value = _first_bad(s, first_row, not_number)
         return wrong_value(name, kind, row, value)
     return num
 
@@ -248,30 +283,28 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
     import pandas as pd
     from pandas.api import types as pt
 
-    if first_row:
-        s = s.copy(deep=False)
-        s.attrs["first_row"] = first_row
     kind = dtype_kind(dtype)
     if kind == "f":
         if pt.is_bool_dtype(s.dtype) or not (pt.is_numeric_dtype(s.dtype) or s.dtype == object):
             return None, wrong_value(name, kind, first_row, s.iloc[0] if len(s) else None)
         if s.dtype == object:
-            num = _numbers_only(s, name, kind)
+            num = _numbers_only(s, name, kind, first_row)
             if isinstance(num, Problem):
                 return None, num
             s = num
         values = s.to_numpy(dtype="float64", na_value=np.nan)
         inf = np.isinf(values)
         if inf.any():
-            row, value = _first_bad(s, inf)
+            row, value = _first_bad(s, first_row, inf)
             return None, wrong_value(name, kind, row, value, "got an infinite value")
-        return pd.Series(values, index=s.index, name=name, copy=False).astype(dtype), None
+        floats: Any = pd.Series(values, index=s.index, name=name, copy=False)
+        return floats.astype(dtype), None
     if kind in ("i", "I"):
         if pt.is_bool_dtype(s.dtype):
             return None, wrong_value(name, kind, first_row, s.iloc[0] if len(s) else None)
         if pt.is_integer_dtype(s.dtype):
             return s.astype(dtype), None
-        num = _numbers_only(s, name, kind) if s.dtype == object else s
+        num = _numbers_only(s, name, kind, first_row) if s.dtype == object else s
         if isinstance(num, Problem):
             return None, num
         if not pt.is_numeric_dtype(num.dtype):
@@ -279,13 +312,13 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
         missing = num.isna().to_numpy()
         values = num.to_numpy(dtype="float64", na_value=np.nan)
         if kind == "i" and missing.any():
-            row, value = _first_bad(s, missing)
+            row, value = _first_bad(s, first_row, missing)
             why = "got a missing value (the column had none in training)"
             return None, wrong_value(name, kind, row, value, why)
         with np.errstate(invalid="ignore"):
             fractional = ~missing & (np.isinf(values) | (values != np.floor(values)))
         if fractional.any():
-            row, value = _first_bad(s, fractional)
+            row, value = _first_bad(s, first_row, fractional)
             return None, wrong_value(name, kind, row, value)
         return num.astype(dtype), None
     if kind == "b":
@@ -293,19 +326,19 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
             return s.astype(dtype), None
         bad = ~s.map(type).eq(bool).to_numpy()
         if len(s) and bad.any():
-            row, value = _first_bad(s, bad)
+            row, value = _first_bad(s, first_row, bad)
             return None, wrong_value(name, kind, row, value)
         return s.astype(dtype), None
     if kind == "s":
         if pt.is_numeric_dtype(s.dtype) or pt.is_bool_dtype(s.dtype):
             if s.isna().all():
                 return s.astype(object), None
-            row, value = _first_bad(s, s.notna().to_numpy())
+            row, value = _first_bad(s, first_row, s.notna().to_numpy())
             return None, wrong_value(name, kind, row, value)
         if s.dtype == object:
             bad = ~(s.map(type).eq(str).to_numpy() | s.isna().to_numpy())
             if bad.any():
-                row, value = _first_bad(s, bad)
+                row, value = _first_bad(s, first_row, bad)
                 return None, wrong_value(name, kind, row, value)
         return (s if str(s.dtype) == dtype else s.astype(dtype)), None
     if kind == "M":
@@ -314,7 +347,7 @@ def _coerce_series(s: Any, name: str, dtype: str, first_row: int = 0) -> tuple[A
         parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
         bad = (parsed.isna() & s.notna()).to_numpy()
         if bad.any():
-            row, value = _first_bad(s, bad)
+            row, value = _first_bad(s, first_row, bad)
             return None, wrong_value(name, kind, row, value, f"got {_show(value)}")
         try:
             return parsed.astype(dtype), None
