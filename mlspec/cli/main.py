@@ -20,6 +20,7 @@ VERBS: dict[str, str] = {
     "artifacts": "mlspec.cli.artifacts",
     "models": "mlspec.cli.models",
     "reproduce": "mlspec.cli.reproduce",
+    "monitor": "mlspec.cli.monitor",
     "serve": "mlspec.cli.serve",
     "score": "mlspec.cli.score",
     "deploy": "mlspec.cli.deploy",
@@ -37,6 +38,8 @@ verbs:
   artifacts [RUN] [NODE.OUTPUT -o FILE]    list a run's artifacts, or export one
   models   [ls|show REF|promote NAME V --alias A|rollback NAME|tag|untag|export]  the registry
   reproduce NAME@ALIAS|NAME:VERSION        rebuild a registered model; compare digest and metrics
+  monitor  conf=NAME current=PATH|serving-log [model=REF] [--json] [--html F] [--retrain]
+           | history [NAME] | show ID      drift against the model's reference (exit 1: drift)
   serve    MODEL [--host H] [--port P] [--token T]  REST endpoint (MLflow + V2 protocols)
   score    MODEL INPUT -o OUTPUT [--id-column C]     batch scoring, parquet or CSV
   deploy   conf=NAME [target=T] [overrides...]       run a deploy target: rest | batch | docker

@@ -189,6 +189,10 @@ def _print_lineage(console: Any, details: RunDetails) -> None:
             + ", ".join(f"{k}={v}" for k, v in config["choices"].items())
             + "  (resolved spec: --json)"
         )
+    trigger = lineage.get("trigger")
+    if trigger:
+        what = ", ".join(f"{k} {v}" for k, v in trigger.items() if k != "kind" and v is not None)
+        console.print(f"  triggered by {escape(str(trigger.get('kind', '?')))}: {escape(what)}")
     for name, f in lineage.get("data", {}).get("files", {}).items():
         console.print(f"  data {escape(name)}: {escape(f['path'])} {f['digest']}")
     for name, digest in details.outputs.items():

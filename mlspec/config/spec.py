@@ -22,6 +22,9 @@ from mlspec.config.deploy import DeploySpec
 from mlspec.errors import choices_hint
 from mlspec.evaluation.names import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mlspec.evaluation.options import EvaluateOptions
+from mlspec.monitor.options import DriftOptions
+from mlspec.monitor.rules import RetrainWhen
+from mlspec.monitor.windows import WindowSpec, parse_span
 from mlspec.registry.gates import GateSpec
 from mlspec.stages.builtin.load import LoadParams
 from mlspec.stages.builtin.validate import ColumnSchema
@@ -120,6 +123,49 @@ class RegisterSpec(SpecModel):
         return value
 
 
+_MODEL_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*([:@][^:@/\s]+)?$")
+
+
+class ServingLogSpec(SpecModel):
+    """``monitor.serving_log``: where ``current=serving-log`` reads (``mlspec serve ...
+    --log-requests DIR``) and which rows: ``last`` N rows (a count) or the last span of time
+    (``24h``, ``7d``); ``--last``/``--since``/``--until`` on the command line win."""
+
+    dir: str
+    model: str | None = None  # the log's model subdirectory; default: the monitored model's name
+    last: int | str | None = None
+
+    @field_validator("last")
+    @classmethod
+    def _span(cls, value: int | str | None) -> int | str | None:
+        if value is not None:
+            parse_span(value)
+        return value
+
+
+class MonitorSpec(SpecModel):
+    """``monitor:`` — what ``mlspec monitor`` watches, how it compares, when it retrains."""
+
+    # NAME@alias, NAME:version or NAME; default register.name@champion (register.compare_to).
+    model: str | None = None
+    serving_log: ServingLogSpec | None = None
+    # Columns not compared (ids, timestamps: always "drifted"); default: features.drop.
+    ignore: list[str] | None = None
+    window: WindowSpec = WindowSpec()  # the data a drift-triggered retrain trains on
+    drift: DriftOptions = Field(default_factory=DriftOptions)  # type: ignore[arg-type]
+    retrain_when: RetrainWhen = RetrainWhen.model_validate("dataset_drift")
+
+    @field_validator("model")
+    @classmethod
+    def _ref(cls, value: str | None) -> str | None:
+        if value is not None and not _MODEL_REF.match(value):
+            raise ValueError(
+                f"'{value}' is not a model reference; write NAME@ALIAS (e.g."
+                " fraud-detector@champion), NAME:VERSION or NAME"
+            )
+        return value
+
+
 class Spec(SpecModel):
     name: str
     seed: int = 0
@@ -136,6 +182,7 @@ class Spec(SpecModel):
     register_: RegisterSpec | None = Field(None, alias="register")
     # Named deploy targets (rest | batch | docker) for `mlspec deploy`: mlspec/config/deploy.py.
     deploy: DeploySpec | None = None
+    monitor: MonitorSpec | None = None
 
     @field_validator("name")
     @classmethod

@@ -51,11 +51,22 @@ def collect(loaded: LoadedSpec, plan: Plan, store: Store) -> dict[str, Any]:
 
 
 def record(
-    tracker: Tracker, run_id: str, loaded: LoadedSpec, plan: Plan, store: Store
+    tracker: Tracker,
+    run_id: str,
+    loaded: LoadedSpec,
+    plan: Plan,
+    store: Store,
+    trigger: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Collect and store the lineage of ``run_id``; also sets the run's git commit and records
-    the Hydra group choices as params."""
+    the Hydra group choices as params. ``trigger``: what started the run (``{"kind":
+    "monitor", "monitoring_result": ID, ...}`` for a drift-triggered retrain), kept as the
+    lineage's ``trigger`` section and as a tag (``monitoring_result``) that filters can use."""
     lineage = collect(loaded, plan, store)
+    if trigger is not None:
+        lineage["trigger"] = trigger
+        if trigger.get("monitoring_result"):
+            tracker.set_tags(run_id, {"monitoring_result": trigger["monitoring_result"]})
     tracker.record_lineage(run_id, lineage, git_commit=lineage["code"]["commit"])
     if loaded.choices:
         tracker.log_params(run_id, loaded.choices)

@@ -103,9 +103,13 @@ def execute_run(
     sweep_dir: str | None = None,
     job_num: int | None = None,
     plan: Plan | None = None,
+    run_id: str | None = None,
+    trigger: dict[str, Any] | None = None,
 ) -> RunResult:
     """Execute a validated spec. ``plan``: the result of `prepare_run` on the same spec, when the
-    caller already has it (compiling and pre-flighting again would only cost time)."""
+    caller already has it (compiling and pre-flighting again would only cost time). ``run_id``:
+    chosen by the caller (a retrain names its run before it starts); ``trigger``: what started
+    the run (a monitoring result), recorded in its lineage."""
     source = loaded.source
     if plan is None:
         plan = prepare_run(loaded)
@@ -119,7 +123,7 @@ def execute_run(
     # One database connection for the run's records (see Tracker.session).
     with tracker.session():
         tracker.ensure_schema()
-        run_id = new_run_id()
+        run_id = run_id or new_run_id()
         tracker.start_run(
             run_id,
             plan.spec_name,
@@ -131,7 +135,7 @@ def execute_run(
             job_num,
             __version__,
         )
-        record_lineage(tracker, run_id, loaded, plan, store)
+        record_lineage(tracker, run_id, loaded, plan, store, trigger=trigger)
         prefix = f"[dim]#{job_num}[/] " if job_num is not None else ""
         console.print(
             f"{prefix}[bold]run[/] {run_id}  spec [bold]{plan.spec_name}[/]"
