@@ -31,9 +31,15 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_cli(["run", "conf=fraud", *SMALL], cwd=root)
     assert result.returncode == 0, show(result)
     assert "registered fraud-detector:1" in result.stdout, show(result)
-    from examples.fraud_data import write_stream  # the repository's copy, same code
+    # The repository's copy of the generator, loaded by path: `pytest` (unlike `python -m
+    # pytest`) does not put the repository root on sys.path.
+    import importlib.util
 
-    write_stream(root / "data" / "stream", [10, 31, 32], rows=ROWS_PER_DAY)
+    spec = importlib.util.spec_from_file_location("fraud_data", REPO / "examples" / "fraud_data.py")
+    assert spec is not None and spec.loader is not None
+    fraud_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fraud_data)
+    fraud_data.write_stream(root / "data" / "stream", [10, 31, 32], rows=ROWS_PER_DAY)
     return root
 
 

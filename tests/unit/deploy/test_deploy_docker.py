@@ -74,6 +74,7 @@ def test_context_holds_a_verified_bundle_pinned_requirements_and_a_dockerfile(
         "output_schema.json",
         "requirements.txt",
         "metadata.json",
+        "reference_profile.json",  # what drift monitoring compares with
     }
     assert names == {
         "Dockerfile",
