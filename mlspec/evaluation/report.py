@@ -11,53 +11,14 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Callable
 from typing import Any
 
 from mlspec.evaluation import plots
+from mlspec.evaluation.html import PAGE_STYLE, self_check_script
 from mlspec.evaluation.tables import fmt, fmt_interval, metric_names
 
 SPLITS = ("valid", "test")
-
-_STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
-max-width:1300px;color:#222;padding:0 1rem}
-h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;
-border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
-th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:right}
-th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}
-.muted{color:#777;font-size:.85rem}#summary td{text-align:left}
-.plots{display:flex;flex-wrap:wrap;gap:1rem}
-figure.plot{margin:0;border:1px solid #eee;padding:.5rem;background:#fff}
-figure.plot img{display:block;max-width:100%;height:auto}
-figcaption{font-size:.8rem;color:#555;margin-top:.3rem}
-"""
-
-_CHECK = """
-(function () {
-  var ids = %s;
-  var errors = [];
-  window.addEventListener("error", function (e) { errors.push(String(e.message)); });
-  window.addEventListener("load", function () {
-    var bad = ids.filter(function (id) {
-      var fig = document.getElementById(id);
-      var img = fig && fig.querySelector("img");
-      return !(img && img.complete && img.naturalWidth > 0 && img.naturalHeight > 0);
-    });
-    var ok = bad.length === 0 && errors.length === 0;
-    document.body.setAttribute("data-report-status", ok ? "ok" : "error");
-    document.body.setAttribute("data-plots-loaded", String(ids.length - bad.length));
-    if (ok) {
-      document.title = "mlspec report OK: " + %s;
-    } else {
-      document.title = "mlspec report ERROR: " + bad.concat(errors).join(", ");
-      console.error("mlspec report: plots not loaded: " + bad.join(", ") + " " + errors.join("; "));
-    }
-  });
-})();
-"""
 
 
 def plot_ids(metrics: dict[str, Any]) -> list[str]:
@@ -93,7 +54,7 @@ def render_html(
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)} (loading)</title><style>{_STYLE}</style></head>",
+        f"<title>{_e(title)} (loading)</title><style>{PAGE_STYLE}</style></head>",
         '<body data-report-status="loading">',
         f"<h1>Evaluation of run {_e(run.get('run_id', '?'))}</h1>",
         _summary(run, metrics),
@@ -105,7 +66,7 @@ def render_html(
         *(_figure_html(pid, caption, fig) for pid, caption, fig in figures),
         "</div>",
         _slices_html(metrics),
-        f"<script>{_CHECK % (json.dumps(ids), json.dumps(run.get('run_id', '')))}</script>",
+        f"<script>{self_check_script(ids, 'mlspec report', run.get('run_id', ''))}</script>",
         "</body></html>",
     ]
     return "\n".join(p for p in parts if p)

@@ -14,51 +14,17 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from typing import Any
 
 from mlspec.evaluation import plots
+from mlspec.evaluation.html import PAGE_STYLE, self_check_script
 
-_STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
-max-width:1300px;color:#222;padding:0 1rem}
-h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;
-border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
-th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:right}
-th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}
-.muted{color:#777;font-size:.85rem}#summary td{text-align:left}
-.drift{color:#b00020;font-weight:600}.ok{color:#1b7f3b}.insufficient_data{color:#a36b00}
-.plots{display:flex;flex-wrap:wrap;gap:1rem}
-figure.plot{margin:0;border:1px solid #eee;padding:.5rem;background:#fff}
-figure.plot img{display:block;max-width:100%;height:auto}
-figcaption{font-size:.8rem;color:#555;margin-top:.3rem}
-"""
+# Status colours on top of the shared report style.
+_STYLE = (
+    PAGE_STYLE
+    + ".drift{color:#b00020;font-weight:600}.ok{color:#1b7f3b}.insufficient_data{color:#a36b00}\n"
+)
 
-_CHECK = """
-(function () {
-  var ids = %s;
-  var errors = [];
-  window.addEventListener("error", function (e) { errors.push(String(e.message)); });
-  window.addEventListener("load", function () {
-    var bad = ids.filter(function (id) {
-      var fig = document.getElementById(id);
-      var img = fig && fig.querySelector("img");
-      return !(img && img.complete && img.naturalWidth > 0 && img.naturalHeight > 0);
-    });
-    var ok = bad.length === 0 && errors.length === 0;
-    document.body.setAttribute("data-report-status", ok ? "ok" : "error");
-    document.body.setAttribute("data-plots-loaded", String(ids.length - bad.length));
-    if (ok) {
-      document.title = "mlspec monitor report OK: " + %s;
-    } else {
-      document.title = "mlspec monitor report ERROR: " + bad.concat(errors).join(", ");
-      console.error("mlspec monitor report: plots not loaded: " + bad.join(", ") + " "
-                    + errors.join("; "));
-    }
-  });
-})();
-"""
 
 MAX_TICKS = 12
 
@@ -101,7 +67,7 @@ def render_html(result: dict[str, Any]) -> str:
         '<div class="plots">',
         *figures,
         "</div>",
-        f"<script>{_CHECK % (json.dumps(ids), json.dumps(result['id']))}</script>",
+        f"<script>{self_check_script(ids, 'mlspec monitor report', result['id'])}</script>",
         "</body></html>",
     ]
     return "\n".join(p for p in parts if p)

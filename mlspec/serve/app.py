@@ -95,6 +95,12 @@ class Service:
         )
 
 
+# Where SIGHUP cannot be handled: no SIGHUP on the platform (AttributeError), a loop without
+# signal support (NotImplementedError), or a server run outside the main thread, as tests and
+# embedding applications do (ValueError / RuntimeError). POST /reload still works there.
+_NO_SIGNAL_HANDLERS = (NotImplementedError, RuntimeError, ValueError, AttributeError)
+
+
 def _headers(pipe: ScoringPipeline) -> dict[str, str]:
     return {"x-model-name": pipe.name, "x-model-version": str(pipe.version or "")}
 
@@ -484,7 +490,7 @@ def create_app(holder: ModelHolder, settings: ServeSettings | None = None) -> St
                 )
             )
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+        with contextlib.suppress(*_NO_SIGNAL_HANDLERS):
             loop.add_signal_handler(
                 signal.SIGHUP, lambda: tasks.append(loop.create_task(_sighup()))
             )
@@ -493,7 +499,7 @@ def create_app(holder: ModelHolder, settings: ServeSettings | None = None) -> St
         finally:
             for task in tasks:
                 task.cancel()
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+            with contextlib.suppress(*_NO_SIGNAL_HANDLERS):
                 loop.remove_signal_handler(signal.SIGHUP)
             if service.request_log is not None:
                 await asyncio.to_thread(service.request_log.close)
