@@ -54,7 +54,9 @@ def command(argv: list[str]) -> int | None:
     job.task_started = False
     hydra_glue.raise_errors_until_task()
     try:
-        hydra_glue.run_hydra(args, parser, task, source.config_dir, source.config_name)
+        hydra_glue.run_hydra(
+            args, parser, task, source.config_dir, source.config_name, compose_once=True
+        )
     except Exception:
         if job.task_started:
             raise

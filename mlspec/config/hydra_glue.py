@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +79,92 @@ def run_hydra(
     task_function: Callable[[Any], Any],
     config_dir: Path,
     config_name: str,
+    compose_once: bool = False,
 ) -> None:
+    """Hydra's ``_run_hydra``; with ``compose_once`` (a single run), its composition is shared
+    between the mode check and the run (see `_composed_once`)."""
     from hydra import version
     from hydra._internal.utils import _run_hydra
 
     register_resolvers()
     version.setbase(None)  # current defaults: no chdir into the output dir
-    _run_hydra(
-        args=args,
-        args_parser=parser,
-        task_function=task_function,
-        config_path=str(config_dir),
-        config_name=config_name,
-    )
+    with _composed_once() if compose_once else nullcontext():
+        _run_hydra(
+            args=args,
+            args_parser=parser,
+            task_function=task_function,
+            config_path=str(config_dir),
+            config_name=config_name,
+        )
+
+
+@contextmanager
+def _composed_once() -> Iterator[None]:
+    """Compose a single run's config once instead of twice.
+
+    Hydra's run path composes the config first only to read ``hydra.mode`` (``Hydra.get_mode``,
+    in multirun mode, result discarded), then again in ``Hydra.run``: the first composition was a
+    tenth of a cached rerun. Here ``get_mode`` composes exactly as ``Hydra.run`` will (run mode,
+    sweep overrides validated) and leaves that config for ``Hydra.run`` to pick up. When that
+    composition fails, or the config asks for a multirun (``hydra.mode: MULTIRUN``), Hydra's own
+    ``get_mode`` decides as before, so errors and modes are unchanged. One difference remains: an
+    unset ``hydra.mode`` is reported as RUN instead of None, so ``hydra.overrides.hydra`` does not
+    list the ``hydra.mode=RUN`` that Hydra would append (``Hydra.run`` sets the mode itself).
+    """
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.hydra import Hydra
+    from hydra.types import RunMode
+
+    held: dict[tuple[Any, ...], Any] = {}
+    hydras_get_mode = Hydra.get_mode
+    hydras_load = ConfigLoaderImpl.load_configuration
+
+    def run_key(loader: Any, config_name: str | None, overrides: list[str]) -> tuple[Any, ...]:
+        return (id(loader), config_name, tuple(overrides))
+
+    def get_mode(self: Any, config_name: str | None, overrides: list[str]) -> Any:
+        try:
+            cfg = hydras_load(
+                self.config_loader,
+                config_name=config_name,
+                overrides=overrides,
+                run_mode=RunMode.RUN,
+            )
+        except Exception:
+            return hydras_get_mode(self, config_name, overrides)
+        if cfg.hydra.mode not in (None, RunMode.RUN):
+            return hydras_get_mode(self, config_name, overrides)
+        held[run_key(self.config_loader, config_name, overrides)] = cfg
+        return RunMode.RUN
+
+    def load_configuration(
+        self: Any,
+        config_name: str | None,
+        overrides: list[str],
+        run_mode: Any,
+        from_shell: bool = True,
+        validate_sweep_overrides: bool = True,
+    ) -> Any:
+        if run_mode == RunMode.RUN and from_shell and validate_sweep_overrides:
+            cfg = held.pop(run_key(self, config_name, overrides), None)
+            if cfg is not None:
+                return cfg
+        return hydras_load(
+            self,
+            config_name=config_name,
+            overrides=overrides,
+            run_mode=run_mode,
+            from_shell=from_shell,
+            validate_sweep_overrides=validate_sweep_overrides,
+        )
+
+    Hydra.get_mode = get_mode  # type: ignore[method-assign]
+    ConfigLoaderImpl.load_configuration = load_configuration  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Hydra.get_mode = hydras_get_mode  # type: ignore[method-assign]
+        ConfigLoaderImpl.load_configuration = hydras_load  # type: ignore[method-assign]
 
 
 _FULL_ERROR = "HYDRA_FULL_ERROR"

@@ -146,3 +146,60 @@ def test_runs_started_in_the_same_second_get_distinct_output_dirs(project: Path)
     assert len(dirs) == 4
     assert len(set(dirs)) == 4
     assert all(Path(d).is_dir() for d in dirs)
+
+
+def test_a_single_run_composes_its_config_once_and_hydra_still_records_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hydra's run path composes twice (once only to read hydra.mode); mlspec shares one
+    composition between the two, and what Hydra writes to the run's .hydra/ is unchanged."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    from mlspec.cli.main import main
+
+    calls: list[str] = []
+    original = ConfigLoaderImpl.load_configuration
+
+    def counting(self, config_name, overrides, run_mode, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(str(run_mode))
+        return original(self, config_name, overrides, run_mode, *args, **kwargs)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_configuration", counting)
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "argv", ["mlspec", "run", "conf=breast_cancer", *FAST])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0
+    assert calls == ["RunMode.RUN"]
+    assert ConfigLoaderImpl.load_configuration is counting  # the sharing is undone afterwards
+    (run_dir,) = project.glob("outputs/*/*")
+    hydra_yaml = (run_dir / ".hydra" / "hydra.yaml").read_text()
+    assert "mode: RUN" in hydra_yaml
+    assert "model.n_estimators=10" in (run_dir / ".hydra" / "overrides.yaml").read_text()
+    assert "n_estimators: 10" in (run_dir / ".hydra" / "config.yaml").read_text()
+    assert "done " in capsys.readouterr().out
+
+
+def test_a_config_that_sets_hydra_mode_multirun_sweeps_without_dash_m(project: Path) -> None:
+    (project / "conf" / "swept.yaml").write_text(
+        textwrap.dedent(
+            """
+            defaults:
+              - breast_cancer
+              - _self_
+            hydra:
+              mode: MULTIRUN
+              sweeper:
+                params:
+                  model.learning_rate: 0.1,0.2
+            """
+        )
+    )
+    out = _run(project, "run", "conf=swept", *FAST)
+    assert out.returncode == 0, out.stderr
+    assert len(list(project.glob("multirun/*/*/[01]/.hydra/config.yaml"))) == 2
+    assert not list(project.glob("outputs/*/*"))
+    with sqlite3.connect(project / ".mlspec" / "mlspec.db") as db:
+        rows = db.execute("SELECT node, status FROM stage_runs").fetchall()
+    assert rows.count(("train", "miss")) == 2
+    assert rows.count(("load", "miss")) == 1
