@@ -9,10 +9,10 @@ The preimage is stored with every execution so `mlspec plan` can name the compon
 from __future__ import annotations
 
 import platform
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from mlspec.hashing import canonical_json, sha256_hex
+from mlspec.installed import distribution_version
 
 KEY_SCHEMA_VERSION = 1
 
@@ -20,10 +20,7 @@ KEY_SCHEMA_VERSION = 1
 def environment_fingerprint(libraries: tuple[str, ...]) -> dict[str, Any]:
     libs: dict[str, str] = {}
     for dist in sorted(set(libraries)):
-        try:
-            libs[dist] = version(dist)
-        except PackageNotFoundError:
-            libs[dist] = "not-installed"
+        libs[dist] = distribution_version(dist) or "not-installed"
     major, minor, _ = platform.python_version_tuple()
     return {"python": f"{major}.{minor}", "libraries": libs}
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from mlspec.errors import PluginError, Problem, choices_hint
+from mlspec.installed import distribution_name, entry_points_of
 from mlspec.stages.api import Stage, validate_stage_class
 
 STAGES_GROUP = "mlspec.stages"
@@ -31,7 +32,8 @@ class PluginEntry:
     @classmethod
     def from_entry_point(cls, ep: EntryPoint) -> PluginEntry:
         dist = getattr(ep, "dist", None)
-        return cls(ep.name, ep.value, dist.name if dist is not None else "<unknown distribution>")
+        name = distribution_name(dist) if dist is not None else "<unknown distribution>"
+        return cls(ep.name, ep.value, name)
 
 
 class PluginRegistry:
@@ -44,7 +46,7 @@ class PluginRegistry:
         self.group = group or self.default_group
         by_name: dict[str, list[PluginEntry]] = {}
         seen: set[tuple[str, str, str]] = set()
-        for ep in entry_points(group=self.group):
+        for ep in entry_points_of(self.group):
             entry = PluginEntry.from_entry_point(ep)
             ident = (entry.name, entry.value, entry.distribution)
             if ident in seen:  # the same distribution visible twice on sys.path

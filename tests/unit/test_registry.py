@@ -44,9 +44,9 @@ class Plugins:
         self.modules: list[str] = []
         monkeypatch.syspath_prepend(str(root))
         monkeypatch.setattr(sys, "dont_write_bytecode", True)
-        monkeypatch.setattr(registry_mod, "entry_points", self._entry_points)
+        monkeypatch.setattr(registry_mod, "entry_points_of", self._entry_points)
 
-    def _entry_points(self, *, group: str) -> list[EntryPoint]:
+    def _entry_points(self, group: str) -> list[EntryPoint]:
         return [ep for ep in self.eps if ep.group == group]
 
     def module(self, short: str, source: str) -> str:
