@@ -28,7 +28,6 @@ from mlspec.stages.api import StageContext
 from mlspec.store import ActionRecord, ArtifactRef, Store
 from mlspec.store.commit import CommitQueue
 from mlspec.tracking import StageExecution, Tracker
-from mlspec.tracking.fluent import engine_run
 
 
 @dataclass
@@ -84,10 +83,11 @@ class Runner:
         )
         self._pending: Counter[str] = Counter()  # digest -> reads still to come
         self._commits: CommitQueue | None = None
+        self._scope = contextlib.ExitStack()  # replaced by execute()'s own
+        self._tracking_open = False
 
     def execute(self) -> RunOutcome:
-        # Stages that call mlspec.tracking.log_* (or start_run) log to this run.
-        with engine_run(self.tracker.db_path, self.run_id, self.plan.spec_name):
+        with contextlib.ExitStack() as self._scope:
             self._commits = self.store.commit_queue()
             try:
                 outcome = self._execute_all()
@@ -113,6 +113,19 @@ class Runner:
                 self._evict_if_unused(digest)
         return outcome
 
+    def _open_tracking(self) -> None:
+        """Make this run the one stages that call mlspec.tracking.log_* (or start_run) log to,
+        from the first stage that runs on: a run where every stage is a hit never imports the
+        fluent API."""
+        if self._tracking_open:
+            return
+        from mlspec.tracking.fluent import engine_run
+
+        self._scope.enter_context(
+            engine_run(self.tracker.db_path, self.run_id, self.plan.spec_name)
+        )
+        self._tracking_open = True
+
     def _evict_if_unused(self, digest: str) -> None:
         if self._pending[digest] <= 0:
             self._cache.pop(digest, None)
@@ -129,6 +142,7 @@ class Runner:
             record = self.store.get_action(key)
             if record is not None:
                 return self._finish(node, key, "hit", t0, started, record.outputs, preimage)
+        self._open_tracking()
         self.reporter.stage_started(node)
         assert self._commits is not None, "execute() opens the commit queue"
         lock = self.store.acquire(key)
