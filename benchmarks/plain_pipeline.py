@@ -8,7 +8,8 @@ parameters, the way a careful person would write it as one script:
        sorted), then the split stage's checks: rows shared by two splits, class balance
     -> profile of each split (plain_helpers.profile: what mlspec's profile stage computes)
     -> ColumnTransformer([impute median, scale standard]) fitted on train
-    -> LightGBM with the parameters of mlspec's `model=lightgbm` preset
+    -> LightGBM with the parameters of mlspec's `model=lightgbm` preset, stopping early on the
+       transformed valid split (patience 50, as mlspec's train stage does by default)
     -> roc_auc, pr_auc, accuracy, f1, log_loss on valid and test
     -> joblib.dump(model) + metrics.json + profile.json
 
@@ -33,6 +34,7 @@ import math  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import joblib  # noqa: E402
+import lightgbm  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pandera.pandas as pa  # noqa: E402
@@ -62,6 +64,7 @@ LGBM_PARAMS = {
     "n_jobs": 1,
 }
 METRICS = ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss")
+EARLY_STOPPING_ROUNDS = 50  # mlspec's train.early_stopping_rounds default
 
 
 def split(df: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
@@ -136,7 +139,14 @@ def main() -> None:
     lap("features")
 
     est = LGBMClassifier(**LGBM_PARAMS, random_state=SEED, verbose=-1)
-    est.fit(transformer.transform(X_train), parts["train"][TARGET].to_numpy())
+    X_valid = transformer.transform(parts["valid"].drop(columns=[TARGET]))
+    est.fit(
+        transformer.transform(X_train),
+        parts["train"][TARGET].to_numpy(),
+        eval_X=(X_valid,),
+        eval_y=(parts["valid"][TARGET].to_numpy(),),
+        callbacks=[lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+    )
     model = Pipeline([("features", transformer), ("model", est)])
     lap("train")
 
