@@ -178,12 +178,14 @@ def score_file(
                 "output_is_input", "the output would overwrite the input", file=str(output_path)
             )
         )
-    if not output_path.parent.is_dir():
+    blocker = _not_a_directory(output_path.parent)
+    if blocker is not None:
         raise RequestError(
             Problem(
-                "missing_output_dir",
-                f"the output directory '{output_path.parent}' does not exist",
+                "output_dir_is_a_file",
+                f"cannot create the output directory '{output_path.parent}': '{blocker}' is a file",
                 file=str(output_path),
+                fix="choose another output path, or move that file away",
             )
         )
     present, total = _input_columns(input_path, in_fmt)
@@ -218,8 +220,13 @@ def score_file(
         "prediction",
         *(pipe.probability_columns if probabilities and pipe.has_proba else []),
     ]
-    writer = _Writer(output_path, out_fmt)
+    created = _make_dirs(output_path.parent)
     done = chunks = 0
+    try:
+        writer = _Writer(output_path, out_fmt)
+    except BaseException:
+        _remove_dirs(created)
+        raise
     try:
         for chunk in _chunks(input_path, in_fmt, wanted, strings, chunk_rows):
             try:
@@ -236,5 +243,30 @@ def score_file(
         writer.commit(pd.DataFrame({c: [] for c in out_columns}))
     except BaseException:
         writer.abort()
+        _remove_dirs(created)
         raise
     return BatchResult(done, chunks, output_path, out_columns)
+
+
+def _not_a_directory(path: Path) -> Path | None:
+    """The first existing ancestor of ``path`` (itself included) that is not a directory."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def _make_dirs(path: Path) -> list[Path]:
+    """Create ``path`` and its missing parents, like ``mkdir -p``; the ones created, outermost
+    first, so a failed scoring can remove them again and leave nothing behind."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    return list(reversed(missing))
+
+
+def _remove_dirs(created: list[Path]) -> None:
+    for directory in reversed(created):  # innermost first; only if still empty
+        try:
+            directory.rmdir()
+        except OSError:
+            break

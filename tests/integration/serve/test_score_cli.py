@@ -131,3 +131,34 @@ def test_score_subprocess_exit_code(serve_project: Path) -> None:
     result = run_cli(["score", "bc_clf@champion", "missing.csv", "-o", "x.csv"], cwd=serve_project)
     assert result.returncode == 2, show(result)
     assert "does not exist" in result.stderr and not (serve_project / "x.csv").exists()
+
+
+def test_output_directories_are_created_and_removed_again_when_scoring_fails(
+    serve_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = bc_frame().drop(columns=["target"])
+    frame.to_csv(serve_project / "good.csv", index=False)
+    out = Path("preds") / "2026-11-27" / "scores.parquet"
+    assert score(serve_project, monkeypatch, "bc_clf@champion", "good.csv", "-o", str(out)) == 0
+    assert len(pd.read_parquet(serve_project / out)) == len(frame)
+
+    bad = frame.astype({"mean area": object})
+    bad.loc[300, "mean area"] = "lots"  # fails in a later chunk, after earlier ones were written
+    bad.to_csv(serve_project / "bad.csv", index=False)
+    args = ["bad.csv", "-o", "new/nested/scores.parquet", "--chunk-size", "50"]
+    assert score(serve_project, monkeypatch, "bc_clf@champion", *args) == 2
+    assert "expected a number, got 'lots'" in " ".join(capsys.readouterr().err.split())
+    assert not (serve_project / "new").exists()  # nothing half-written, not even the directories
+
+
+def test_an_output_path_under_a_file_is_a_clear_error(
+    serve_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bc_frame().drop(columns=["target"]).to_csv(serve_project / "good.csv", index=False)
+    (serve_project / "taken").write_text("a file\n")
+    args = ["good.csv", "-o", "taken/sub/scores.csv"]
+    assert score(serve_project, monkeypatch, "bc_clf@champion", *args) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "cannot create the output directory 'taken/sub': 'taken' is a file" in err, err
+    assert "Traceback" not in err
+    assert (serve_project / "taken").read_text() == "a file\n"
