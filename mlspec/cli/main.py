@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     _project_importable(os.getcwd())
     module = importlib.import_module(VERBS[verb])
     command: Callable[[list[str]], int | None] = module.command
-    sys.exit(guarded(lambda: command(rest), debug) or 0)
+    sys.exit(guarded(lambda: command(rest), debug, ON_INTERRUPT.get(verb, "interrupted")) or 0)
 
 
 def _project_importable(root: str) -> None:
@@ -93,7 +93,18 @@ def _project_importable(root: str) -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join([*paths, root])
 
 
-def guarded(fn: Callable[[], int | None], debug: bool) -> int | None:
+# What Ctrl-C leaves behind, by verb: only `run` has stages to keep; for `serve` it is the way to
+# stop (uvicorn has shut down gracefully by the time the interrupt reaches here).
+ON_INTERRUPT = {
+    "run": "interrupted; completed stages stay cached",
+    "serve": "server stopped",
+    "deploy": "stopped",
+}
+
+
+def guarded(
+    fn: Callable[[], int | None], debug: bool, on_interrupt: str = "interrupted"
+) -> int | None:
     """Run a verb; user errors print one screen and exit with their code, no traceback."""
     from mlspec.errors import MlspecError
 
@@ -107,7 +118,7 @@ def guarded(fn: Callable[[], int | None], debug: bool) -> int | None:
             traceback.print_exc()
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted; completed stages stay cached", file=sys.stderr)
+        print(on_interrupt, file=sys.stderr)
         return 130
 
 

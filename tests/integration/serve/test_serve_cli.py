@@ -108,6 +108,10 @@ def test_cli_binds_loopback_requires_token_reloads_on_sighup_and_logs(
             proc.kill()
             out, _ = proc.communicate()
     assert "on http://127.0.0.1:" in out and "token required" in out, out
+    # Ctrl-C is how a server stops: graceful shutdown, one line, no traceback, no word of stages.
+    assert proc.returncode == 130, out
+    assert out.rstrip().endswith("server stopped"), out
+    assert "Traceback" not in out and "stages" not in out, out
 
     files = sorted((logs / "swap_clf").glob("requests-*.jsonl"))
     assert files, out
