@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlspec.errors import choices_hint
+from mlspec.errors import Problem, choices_hint
 
 KINDS = ("rest", "batch", "docker")
 DEFAULT_ALIAS = "champion"
@@ -268,3 +268,22 @@ class DeploySpec(_Model):
 def default_model_ref(register_name: str | None) -> str | None:
     """``<register.name>@champion``: what a target without ``model`` deploys."""
     return f"{register_name}@{DEFAULT_ALIAS}" if register_name else None
+
+
+def targets_without_model(deploy: DeploySpec | None, register_name: str | None) -> list[Problem]:
+    """Targets that could never deploy anything: no ``model``, and no ``register:`` section to
+    default to. Checked when the spec is validated, so ``mlspec run`` reports it, not only a later
+    ``mlspec deploy``."""
+    if deploy is None or register_name is not None:
+        return []
+    return [
+        Problem(
+            "no_model",
+            f"deploy target '{name}' names no model, and the spec registers none",
+            ("deploy", "targets", name, "model"),
+            fix="set model: NAME@champion (or NAME:VERSION, or a bundle directory), or add a"
+            " register: section so the target deploys <register.name>@champion",
+        )
+        for name, target in deploy.targets.items()
+        if getattr(target, "model", None) is None
+    ]

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlspec.config import hydra_glue
+from mlspec.config.deploy import targets_without_model
 from mlspec.config.errors import problems_from_validation, spec_keys_at
 from mlspec.config.locate import SpecSource
 from mlspec.config.spec import Spec
@@ -146,16 +147,21 @@ def validate_cfg(
         raise SpecError(problem) from None
     assert isinstance(container, dict)
     container.pop("hydra", None)
+
+    def where(loc: tuple[Any, ...]) -> str:
+        return attribute_file(loc, source, choices, overrides)
+
+    def in_files(problems: list[Problem]) -> SpecError:
+        return SpecError([Problem(p.code, p.message, p.loc, where(p.loc), p.fix) for p in problems])
+
     try:
         spec = Spec.model_validate(container)
     except ValidationError as exc:
-        problems = [
-            Problem(
-                p.code, p.message, p.loc, attribute_file(p.loc, source, choices, overrides), p.fix
-            )
-            for p in problems_from_validation(exc, Spec)
-        ]
-        raise SpecError(problems) from None
+        raise in_files(problems_from_validation(exc, Spec)) from None
+    # Checks across sections, which no one section's model can make.
+    across = targets_without_model(spec.deploy, spec.register_.name if spec.register_ else None)
+    if across:
+        raise in_files(across)
     resolved = {str(k): v for k, v in container.items()}
     return LoadedSpec(spec, resolved, source, dict(choices), tuple(overrides))
 

@@ -190,8 +190,7 @@ def score_batch(
                 fix="set probabilities: false for this target",
             )
         )
-    output = resolved.path(target.output)
-    output.parent.mkdir(parents=True, exist_ok=True)  # a configured job owns its output path
+    output = resolved.path(target.output)  # score_file makes its directory (gone on failure)
     result = score_file(
         pipe,
         source,

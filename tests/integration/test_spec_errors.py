@@ -214,6 +214,15 @@ CASES = [
         edit=("seed: 7", "seed: 7\nstages: [{name: x, use: validate}]"),
     ),
     Case(
+        "deploy-target-without-a-model-to-deploy",
+        BAD,
+        "conf/bad.yaml",
+        "deploy.targets.api.model",
+        "deploy target 'api' names no model, and the spec registers none",
+        "set model: NAME@champion",
+        edit=("seed: 7", "seed: 7\ndeploy: {targets: {api: {kind: rest}}}"),
+    ),
+    Case(
         "wrong-type",
         BAD,
         "conf/bad.yaml",
