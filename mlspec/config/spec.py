@@ -24,7 +24,7 @@ from mlspec.evaluation.names import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mlspec.evaluation.options import EvaluateOptions
 from mlspec.monitor.options import DriftOptions
 from mlspec.monitor.rules import RetrainWhen
-from mlspec.monitor.windows import WindowSpec, parse_span
+from mlspec.monitor.windows import SpanSetting, WindowSpec
 from mlspec.registry.gates import GateSpec
 from mlspec.stages.builtin.load import LoadParams
 from mlspec.stages.builtin.validate import ColumnSchema
@@ -133,14 +133,7 @@ class ServingLogSpec(SpecModel):
 
     dir: str
     model: str | None = None  # the log's model subdirectory; default: the monitored model's name
-    last: int | str | None = None
-
-    @field_validator("last")
-    @classmethod
-    def _span(cls, value: int | str | None) -> int | str | None:
-        if value is not None:
-            parse_span(value)
-        return value
+    last: SpanSetting = None
 
 
 class MonitorSpec(SpecModel):

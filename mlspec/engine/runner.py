@@ -83,7 +83,7 @@ class Runner:
         )
         self._pending: Counter[str] = Counter()  # digest -> reads still to come
         self._commits: CommitQueue | None = None
-        self._scope = contextlib.ExitStack()  # replaced by execute()'s own
+        self._scope: contextlib.ExitStack | None = None  # execute()'s: closes the fluent run
         self._tracking_open = False
 
     def execute(self) -> RunOutcome:
@@ -120,6 +120,8 @@ class Runner:
         if self._tracking_open:
             return
         from mlspec.tracking.fluent import engine_run
+
+        assert self._scope is not None, "execute() opens the scope"
 
         self._scope.enter_context(
             engine_run(self.tracker.db_path, self.run_id, self.plan.spec_name)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -62,6 +62,16 @@ def parse_span(value: int | str) -> Span:
     if amount <= 0:
         raise ValueError(f"a window of '{value}' is empty; give a positive duration")
     return Span(duration=timedelta(**{_UNITS[match.group(2)]: amount}))
+
+
+def _checked_span(value: int | str | None) -> int | str | None:
+    if value is not None:
+        parse_span(value)
+    return value
+
+
+# A spec setting holding a span (``5000`` rows or ``"24h"``), checked where it is written.
+SpanSetting = Annotated[int | str | None, AfterValidator(_checked_span)]
 
 
 def take_last(df: Any, span: Span, time_column: str | None) -> Any:
@@ -123,15 +133,8 @@ class WindowSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["append", "sliding"] = "append"
-    last: int | str | None = None
+    last: SpanSetting = None
     time_column: str | None = None
-
-    @field_validator("last")
-    @classmethod
-    def _span(cls, value: int | str | None) -> int | str | None:
-        if value is not None:
-            parse_span(value)
-        return value
 
     @model_validator(mode="after")
     def _sliding_needs_size(self) -> WindowSpec:

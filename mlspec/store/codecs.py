@@ -7,6 +7,7 @@ upstream stage rerun with identical output keep everything downstream cached.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -41,18 +42,16 @@ def _write_frame(df: Any, sink: Any) -> None:
     import pyarrow as pa
 
     schema = pa.Schema.from_pandas(df, preserve_index=False)
-    if len(df) == 0:
-        options = pa.ipc.IpcWriteOptions(compression="lz4")
-        with pa.ipc.new_file(sink, schema, options=options) as writer:
-            writer.write_table(pa.Table.from_pandas(df, schema=schema, preserve_index=False))
-        return
     batches = _batches(df, schema)
-    first = next(batches)
-    options = pa.ipc.IpcWriteOptions(compression=_compression_for(first, schema))
+    first = next(batches, None)
+    compression = "lz4" if first is None else _compression_for(first, schema)
+    options = pa.ipc.IpcWriteOptions(compression=compression)
     with pa.ipc.new_file(sink, schema, options=options) as writer:
-        writer.write_batch(first)
-        for batch in batches:
-            writer.write_batch(batch)
+        if first is None:  # no rows: the schema still round-trips
+            writer.write_table(pa.Table.from_pandas(df, schema=schema, preserve_index=False))
+        else:
+            for batch in itertools.chain([first], batches):  # one batch alive at a time
+                writer.write_batch(batch)
 
 
 def _batches(df: Any, schema: Any) -> Iterator[Any]:

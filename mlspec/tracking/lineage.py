@@ -23,7 +23,6 @@ import functools
 import platform
 import subprocess
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -77,19 +76,6 @@ def git_state(root: Path) -> dict[str, Any]:
             dirty = True
     state["dirty"] = dirty
     return state
-
-
-def installed_versions(distributions: Iterable[str]) -> dict[str, str]:
-    """Installed version of each distribution (absent ones are left out)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, str] = {}
-    for dist in sorted(set(distributions)):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            continue
-    return out
 
 
 def imported_libraries() -> dict[str, str]:

@@ -217,15 +217,13 @@ _DIST_ALIASES = {"sklearn": ("scikit-learn",)}
 
 @functools.lru_cache(maxsize=64)
 def _distributions_of(top: str) -> tuple[str, ...]:
-    import importlib.metadata
+    from mlspec.installed import distribution_version
 
     if top in _DIST_ALIASES:
         return _DIST_ALIASES[top]
-    try:
-        importlib.metadata.version(top)
+    if distribution_version(top) is not None:
         return (top,)
-    except importlib.metadata.PackageNotFoundError:
-        return tuple(_distributions().get(top, ()))
+    return tuple(_distributions().get(top, ()))
 
 
 @functools.lru_cache(maxsize=1)

@@ -219,7 +219,7 @@ def step_modules(steps: list[Any]) -> list[ModuleType]:
 def step_distributions(steps: list[Any]) -> list[str]:
     """Installed distributions providing custom and third-party steps (their versions enter the
     environment fingerprint; project-local modules are covered by the code fingerprint)."""
-    from importlib.metadata import PackageNotFoundError, version
+    from mlspec.installed import distribution_version
 
     found: list[str] = []
     for raw in steps:
@@ -230,11 +230,8 @@ def step_distributions(steps: list[Any]) -> list[str]:
         if name == TARGET_KEY and isinstance(arg[TARGET_KEY], str):
             top = arg[TARGET_KEY].replace(":", ".").split(".")[0]
             top = {"sklearn": "scikit-learn"}.get(top, top)
-            try:
-                version(top)
+            if distribution_version(top) is not None:
                 found.append(top)
-            except PackageNotFoundError:
-                pass
         elif name not in BUILTIN_STEPS and name in transform_registry():
             found.extend(e.distribution for e in transform_registry().entries(name))
     return list(dict.fromkeys(found))
